@@ -1,0 +1,9 @@
+/** Every migration, in order. Static imports so the same list works from source and from a build. */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_accounts.js';
+import * as m0002 from './0002_sessions_and_keys.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_accounts': m0001,
+  '0002_sessions_and_keys': m0002,
+};

@@ -1,0 +1,312 @@
+/**
+ * The one place that reads the environment. Everything else receives a frozen `Config`.
+ * Invalid or missing settings fail at boot with every offending variable named (never a value).
+ */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+export type Env = Record<string, string | undefined>;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Bastion <no-reply@localhost>'),
+  KEY_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64')
+    .optional(),
+  JWT_ALG: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  KEY_ROTATION_DAYS: int(1, 365).default(30),
+  CORS_ORIGINS: list.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
+  TRUST_PROXY: list.default([]),
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  CURRENCY: z
+    .string()
+    .regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 code')
+    .default('usd'),
+  ALERT_WEBHOOK_URL: z.url().optional(),
+  ALERT_WEBHOOK_SECRET: z.string().min(16).optional(),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ARGON2_MEMORY_KIB: int(19456, 4194304).default(19456),
+  ARGON2_ITERATIONS: int(2, 100).default(2),
+  ARGON2_PARALLELISM: int(1, 16).default(1),
+  HASH_CONCURRENCY: int(1, 256).optional(),
+  HASH_QUEUE: int(0, 10000).default(32),
+  PASSWORD_MIN_LENGTH: int(8, 256).default(15),
+  PASSWORD_BLOCKLIST_FILE: z.string().min(1).optional(),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 10_000_000).default(600),
+  RATE_LIMIT_LOGIN_IP_FAILURES: int(1, 10_000_000).default(20),
+  RATE_LIMIT_LOGIN_IP_WINDOW_SECONDS: int(1, 86400).default(900),
+  RATE_LIMIT_LOGIN_ACCOUNT_FREE_FAILURES: int(1, 1000).default(10),
+  RATE_LIMIT_LOGIN_ACCOUNT_MAX_BACKOFF_SECONDS: int(1, 86400).default(900),
+  RATE_LIMIT_REGISTER_PER_HOUR: int(1, 10_000_000).default(10),
+  RATE_LIMIT_FORGOT_PER_HOUR: int(1, 10_000_000).default(5),
+  RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR: int(1, 1000).default(3),
+  RATE_LIMIT_TOKEN_PER_HOUR: int(1, 10_000_000).default(20),
+  RATE_LIMIT_REFRESH_PER_MINUTE: int(1, 10_000_000).default(60),
+  DEV_INSECURE_COOKIES: bool.optional(),
+});
+
+export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
+
+export interface OAuthProviderConfig {
+  readonly name: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface Config {
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  /** True when PUBLIC_URL is https: cookies get `Secure` and the `__Host-` prefix. */
+  readonly secureCookies: boolean;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** 32 raw bytes, or undefined in development (the key ring then generates one into DATA_DIR). */
+  readonly keyEncryptionKey: Buffer | undefined;
+  readonly jwt: {
+    readonly alg: JwtAlg;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly clockToleranceSeconds: number;
+    readonly rotationDays: number;
+  };
+  readonly sessions: {
+    readonly absoluteSeconds: number;
+    readonly idleSeconds: number;
+    readonly adminAbsoluteSeconds: number;
+    readonly adminIdleSeconds: number;
+    readonly reuseGraceSeconds: number;
+  };
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: readonly string[];
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly stripeWebhookSecret: string | undefined;
+  readonly currency: string;
+  readonly alertWebhook: { readonly url: string; readonly secret: string } | undefined;
+  readonly metricsToken: string | undefined;
+  readonly logLevel: string;
+  readonly argon2: {
+    readonly memoryCost: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+  };
+  readonly hashing: { readonly concurrency: number; readonly queue: number };
+  readonly password: { readonly minLength: number; readonly blocklistFile: string | undefined };
+  readonly shutdownTimeoutMs: number;
+  readonly rateLimits: {
+    readonly globalPerMinute: number;
+    readonly loginIpFailures: number;
+    readonly loginIpWindowSeconds: number;
+    readonly loginAccountFreeFailures: number;
+    readonly loginAccountMaxBackoffSeconds: number;
+    readonly registerPerHour: number;
+    readonly forgotPerHour: number;
+    readonly forgotMailsPerAccountHour: number;
+    readonly tokenPerHour: number;
+    readonly refreshPerMinute: number;
+  };
+  readonly oauthProviders: readonly OAuthProviderConfig[];
+}
+
+/** Raised at boot; its message names every bad variable and never includes a value. */
+export class ConfigError extends TypeError {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[] {
+  const names = new Set<string>();
+  for (const key of Object.keys(env)) {
+    const m = /^OAUTH_([A-Z0-9]+)_(ISSUER|CLIENT_ID|CLIENT_SECRET)$/.exec(key);
+    if (m?.[1]) names.add(m[1]);
+  }
+  const providers: OAuthProviderConfig[] = [];
+  for (const name of [...names].sort()) {
+    const issuer = env[`OAUTH_${name}_ISSUER`];
+    const clientId = env[`OAUTH_${name}_CLIENT_ID`];
+    const clientSecret = env[`OAUTH_${name}_CLIENT_SECRET`];
+    const missing = [
+      issuer ? null : `OAUTH_${name}_ISSUER`,
+      clientId ? null : `OAUTH_${name}_CLIENT_ID`,
+      clientSecret ? null : `OAUTH_${name}_CLIENT_SECRET`,
+    ].filter((v): v is string => v !== null);
+    if (missing.length > 0) {
+      for (const m of missing) problems.push(`${m}: required when any OAUTH_${name}_* is set`);
+      continue;
+    }
+    if (!/^https?:\/\//.test(issuer ?? '')) {
+      problems.push(`OAUTH_${name}_ISSUER: must be an http(s) URL`);
+      continue;
+    }
+    providers.push({
+      name: name.toLowerCase(),
+      issuer: issuer as string,
+      clientId: clientId as string,
+      clientSecret: clientSecret as string,
+    });
+  }
+  return providers;
+}
+
+function readTls(path: string | undefined, name: string, problems: string[]): Buffer | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch {
+    problems.push(`${name}: file cannot be read`);
+    return undefined;
+  }
+}
+
+/** Validates the environment and returns a frozen config, or throws `ConfigError`. */
+export function loadConfig(env: Env = process.env): Config {
+  // Empty strings count as unset, as in most deployment tools.
+  const cleaned: Env = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+
+  const parsed = EnvSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Zod messages here describe the rule, never echo the value.
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, '');
+  const cert = readTls(e.TLS_CERT, 'TLS_CERT', problems);
+  const key = readTls(e.TLS_KEY, 'TLS_KEY', problems);
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY))
+    problems.push(`${e.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'}: required together with the other`);
+  if (Boolean(e.ALERT_WEBHOOK_URL) !== Boolean(e.ALERT_WEBHOOK_SECRET))
+    problems.push(
+      `${e.ALERT_WEBHOOK_URL ? 'ALERT_WEBHOOK_SECRET' : 'ALERT_WEBHOOK_URL'}: required together with the other`,
+    );
+  const oauthProviders = readOAuthProviders(cleaned, problems);
+
+  if (e.NODE_ENV === 'production') {
+    if (!(e.TLS_CERT && e.TLS_KEY) && e.TRUST_PROXY.length === 0)
+      problems.push('TLS_CERT/TLS_KEY or TRUST_PROXY: production requires HTTPS');
+    if (!e.KEY_ENCRYPTION_KEY) problems.push('KEY_ENCRYPTION_KEY: required in production');
+    if (!e.SMTP_URL) problems.push('SMTP_URL: required in production');
+    if (!publicUrl.startsWith('https://'))
+      problems.push('PUBLIC_URL: must be an https:// URL in production');
+    if (e.DEV_INSECURE_COOKIES) problems.push('DEV_INSECURE_COOKIES: not allowed in production');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const secureCookies = publicUrl.startsWith('https://') && !e.DEV_INSECURE_COOKIES;
+  const config: Config = {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    secureCookies,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.DATA_DIR),
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    keyEncryptionKey: e.KEY_ENCRYPTION_KEY
+      ? Buffer.from(e.KEY_ENCRYPTION_KEY, 'base64')
+      : undefined,
+    jwt: {
+      alg: e.JWT_ALG,
+      issuer: publicUrl,
+      audience: e.JWT_AUDIENCE ?? publicUrl,
+      accessTokenTtlSeconds: 900,
+      clockToleranceSeconds: 30,
+      rotationDays: e.KEY_ROTATION_DAYS,
+    },
+    sessions: {
+      absoluteSeconds: 30 * 86400,
+      idleSeconds: 7 * 86400,
+      adminAbsoluteSeconds: 86400,
+      adminIdleSeconds: 3600,
+      reuseGraceSeconds: 10,
+    },
+    corsOrigins: e.CORS_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
+    tls: cert && key ? { cert, key } : undefined,
+    stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    currency: e.CURRENCY,
+    alertWebhook:
+      e.ALERT_WEBHOOK_URL && e.ALERT_WEBHOOK_SECRET
+        ? { url: e.ALERT_WEBHOOK_URL, secret: e.ALERT_WEBHOOK_SECRET }
+        : undefined,
+    metricsToken: e.METRICS_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    argon2: {
+      memoryCost: e.ARGON2_MEMORY_KIB,
+      timeCost: e.ARGON2_ITERATIONS,
+      parallelism: e.ARGON2_PARALLELISM,
+    },
+    hashing: { concurrency: e.HASH_CONCURRENCY ?? cpus().length, queue: e.HASH_QUEUE },
+    password: { minLength: e.PASSWORD_MIN_LENGTH, blocklistFile: e.PASSWORD_BLOCKLIST_FILE },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    rateLimits: {
+      globalPerMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE,
+      loginIpFailures: e.RATE_LIMIT_LOGIN_IP_FAILURES,
+      loginIpWindowSeconds: e.RATE_LIMIT_LOGIN_IP_WINDOW_SECONDS,
+      loginAccountFreeFailures: e.RATE_LIMIT_LOGIN_ACCOUNT_FREE_FAILURES,
+      loginAccountMaxBackoffSeconds: e.RATE_LIMIT_LOGIN_ACCOUNT_MAX_BACKOFF_SECONDS,
+      registerPerHour: e.RATE_LIMIT_REGISTER_PER_HOUR,
+      forgotPerHour: e.RATE_LIMIT_FORGOT_PER_HOUR,
+      forgotMailsPerAccountHour: e.RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR,
+      tokenPerHour: e.RATE_LIMIT_TOKEN_PER_HOUR,
+      refreshPerMinute: e.RATE_LIMIT_REFRESH_PER_MINUTE,
+    },
+    oauthProviders,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,91 @@
+/** Row types for every table; Kysely derives query types from this one interface. */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface UsersTable {
+  id: string;
+  /** As typed by the user (NFC, trimmed, domain lower-cased). */
+  email: string;
+  /** Lower-cased form used for uniqueness and look-up. */
+  email_key: string;
+  display_name: string;
+  password_hash: string | null;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  email_verified_at: Timestamp | null;
+  locked: Generated<boolean>;
+  mfa_enabled: Generated<boolean>;
+  avatar_url: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface OneTimeTokensTable {
+  /** SHA-256 (hex) of the token mailed to the user; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  purpose: 'verify_email' | 'reset_password';
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  /** AES-256-GCM sealed PKCS#8 PEM: base64(iv | tag | ciphertext). */
+  private_key_sealed: string;
+  created_at: CreatedAt;
+  /** The key signs from this moment; it is published in JWKS before. */
+  activates_at: Timestamp;
+  /** Set when a newer key takes over; the key keeps verifying until `expires_at`. */
+  retired_at: Timestamp | null;
+  expires_at: Timestamp | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: CreatedAt;
+  last_used_at: Timestamp;
+  auth_time: Timestamp;
+  idle_timeout_seconds: number;
+  expires_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  created_at: CreatedAt;
+  /** Set when the token is exchanged for its successor. */
+  rotated_at: Timestamp | null;
+}
+
+export interface SecurityEventsTable {
+  id: string;
+  type: string;
+  user_id: string | null;
+  ip: string | null;
+  detail: ColumnType<Record<string, unknown>, string, string>;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  users: UsersTable;
+  one_time_tokens: OneTimeTokensTable;
+  signing_keys: SigningKeysTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  security_events: SecurityEventsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type Session = Selectable<SessionsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;

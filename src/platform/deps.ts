@@ -1,0 +1,35 @@
+/** Opens the real dependencies a config names: database, shared state. */
+import type { Config } from '../config.js';
+import { type DatabaseHandle, openDatabase } from './db/database.js';
+import { createMemoryState } from './state/memory-state.js';
+import { createRedisState } from './state/redis-state.js';
+import type { SharedState } from './state/shared-state.js';
+
+export interface OpenedDeps {
+  readonly database: DatabaseHandle;
+  readonly state: SharedState;
+  close(): Promise<void>;
+}
+
+export async function openDeps(
+  config: Config,
+  onRedisError?: (err: Error) => void,
+): Promise<OpenedDeps> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  let state: SharedState;
+  try {
+    state = config.redisUrl
+      ? await createRedisState(config.redisUrl, { onError: onRedisError })
+      : createMemoryState();
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return {
+    database,
+    state,
+    async close() {
+      await Promise.allSettled([state.close(), database.close()]);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Transport rules: CORS from an exact allowlist, HTTPS enforcement behind a trusted proxy in
+ * production, and a default `Cache-Control: no-store` (auth and user data must never be cached).
+ */
+import cors from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { platformError } from './errors.js';
+
+export async function installHttpHardening(app: FastifyInstance, config: Config): Promise<void> {
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins.map((o) => new URL(o).origin));
+    await app.register(cors, {
+      // Exact origins only; never a wildcard, since credentials are allowed.
+      origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+      credentials: true,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-csrf-token', 'idempotency-key'],
+      maxAge: 600,
+    });
+  }
+
+  if (config.nodeEnv === 'production' && !config.tls) {
+    // Behind TRUST_PROXY the proxy tells us the scheme; a plain-HTTP request is never served.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.protocol === 'https') return;
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        const target = new URL(request.url, config.publicUrl);
+        return reply.redirect(target.toString(), 308);
+      }
+      throw platformError('https_required');
+    });
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Pino options for Fastify's logger. Secrets never reach a log line: known header paths are
+ * redacted by pino, and any key that names a secret is censored at any depth by a walk over
+ * each logged object (cheap: log objects are small and the walk is bounded).
+ */
+import type { LoggerOptions } from 'pino';
+
+export const REDACTED = '[redacted]';
+
+/** Keys whose values are secrets wherever they appear. */
+const SECRET_KEY =
+  /pass(word)?|token|secret|authorization|cookie|^code$|recovery|otp|credential|api[-_]?key|private|signature/i;
+
+const MAX_DEPTH = 8;
+
+/** Returns a copy of `value` with every secret-named key censored, to `MAX_DEPTH` levels. */
+export function scrub(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[depth]';
+  if (value instanceof Error) return value; // pino's err serializer handles errors
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  if (Buffer.isBuffer(value)) return '[buffer]';
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) ? REDACTED : scrub(v, depth + 1);
+  }
+  return out;
+}
+
+/** Logger options shared by the server and tests; `stream` lets tests capture lines. */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-csrf-token"]',
+        'req.headers["stripe-signature"]',
+        'res.headers["set-cookie"]',
+      ],
+      censor: REDACTED,
+    },
+    serializers: {
+      // Only what an operator needs; the query string may carry a token, so it is dropped.
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        ip: req.ip,
+      }),
+    },
+    formatters: {
+      log: (object) => scrub(object) as Record<string, unknown>,
+    },
+  };
+}

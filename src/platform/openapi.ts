@@ -1,0 +1,39 @@
+/**
+ * The OpenAPI 3.1 document generated from the routes' zod schemas, and a Swagger UI viewer that
+ * runs under the strict CSP (its page loads only same-origin scripts and styles).
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { markScopePublic } from '../access/policy.js';
+
+export async function registerOpenApi(app: FastifyInstance, publicUrl: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Bastion',
+        description: 'Self-hosted auth server and protected shop API',
+        version: '0.1.0',
+      },
+      servers: [{ url: publicUrl }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  await app.register(async (scope) => {
+    markScopePublic(scope);
+    await scope.register(swaggerUi, {
+      routePrefix: '/docs',
+      // Our own CSP header applies; the plugin must not add inline-script allowances.
+      staticCSP: false,
+      uiConfig: { deepLinking: false },
+    });
+    scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
+}

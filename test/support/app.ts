@@ -1,0 +1,75 @@
+/** Builds a real app for a test on this run's database and shared state. */
+import { Writable } from 'node:stream';
+import { type App, type AppDeps, buildApp } from '../../src/app.js';
+import { type Config, type Env, loadConfig } from '../../src/config.js';
+import type { SharedState } from '../../src/platform/state/shared-state.js';
+import { openTestDatabase, openTestState, type TestDatabase } from './services.js';
+
+export interface TestContext {
+  readonly app: App;
+  readonly config: Config;
+  readonly database: TestDatabase;
+  readonly state: SharedState;
+  /** Every log line the app wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export const TEST_ENV: Env = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'info',
+  PUBLIC_URL: 'http://127.0.0.1:3000',
+  DATA_DIR: '/tmp/bastion-test-data',
+  // Tests from one address: the general per-IP limit would otherwise trip long suites.
+  RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
+};
+
+/** A Writable that collects pino's JSON lines. */
+export function logCollector(): { stream: Writable; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  return { stream, lines };
+}
+
+export interface TestAppOptions {
+  readonly env?: Env;
+  /** Share a database / state with another app (two instances behind one load balancer). */
+  readonly database?: TestDatabase;
+  readonly state?: SharedState;
+  readonly deps?: Partial<AppDeps>;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestContext> {
+  const config = loadConfig({ ...TEST_ENV, ...options.env });
+  const ownDatabase = !options.database;
+  const ownState = !options.state;
+  const database = options.database ?? (await openTestDatabase());
+  const state = options.state ?? (await openTestState());
+  const { stream, lines } = logCollector();
+  const app = await buildApp(config, {
+    db: database.db,
+    state,
+    logStream: stream,
+    ...options.deps,
+  });
+  await app.ready();
+  return {
+    app,
+    config,
+    database,
+    state,
+    logs: lines,
+    async close() {
+      await app.close();
+      if (ownState) await state.close();
+      if (ownDatabase) await database.close();
+    },
+  };
+}
