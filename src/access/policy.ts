@@ -31,6 +31,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyInstance {
+    /** Every registered route with its declared access, for audits and tests. */
+    routeAccess(): { method: string; url: string; access: Access | undefined }[];
+  }
 }
 
 /** Returns the principal of an authenticated route's request (the gate guarantees one). */
@@ -83,6 +87,11 @@ export function installAccessPolicy(app: FastifyInstance, authenticate: Authenti
     const existing = route.onRequest ? [route.onRequest].flat() : [];
     route.onRequest = [gate(access, authenticate), ...existing];
   });
+  app.decorate('routeAccess', () =>
+    routes.flatMap((r) =>
+      [r.method].flat().map((method) => ({ method, url: r.url, access: r.config?.access })),
+    ),
+  );
   app.addHook('onReady', async () => {
     const undeclared = routes.filter((r) => !isAccess(r.config?.access)).map(describe);
     if (undeclared.length > 0) {
