@@ -1,0 +1,135 @@
+/**
+ * Outgoing mail: nodemailer over SMTP_URL, or, without one (development), a dev outbox of
+ * `.eml` files whose links are logged so a developer can follow them.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTransport } from 'nodemailer';
+
+export interface Mail {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+export interface Mailer {
+  readonly kind: 'smtp' | 'outbox';
+  /** Rejects when the mail cannot be handed over; callers decide whether that matters. */
+  send(mail: Mail): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The two pino methods the mailer uses, so it takes `app.log` or a test double. */
+export interface MailLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface MailerOptions {
+  smtpUrl?: string | undefined;
+  /** Sender, e.g. `Bastion <no-reply@example.com>` (MAIL_FROM). */
+  from: string;
+  /** Where the dev outbox writes, normally `DATA_DIR/outbox`; unused with SMTP. */
+  outboxDir: string;
+  log: MailLog;
+}
+
+// One plain address: no list separators, display names, comments or line breaks, so a value
+// that slipped past validation can neither add recipients nor headers.
+const SINGLE_ADDRESS = /^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+$/u;
+const LINK = /https?:\/\/[^\s<>"']+/g;
+
+/** Picks an SMTP relay when one is configured, the dev outbox otherwise. */
+export function createMailer(options: MailerOptions): Mailer {
+  return options.smtpUrl
+    ? smtpMailer(options.smtpUrl, options.from, options.log)
+    : outboxMailer(options.from, options.outboxDir, options.log);
+}
+
+function smtpMailer(smtpUrl: string, from: string, log: MailLog): Mailer {
+  // Settings in the URL's query win over these defaults (nodemailer merges them that way).
+  const transport = createTransport(
+    {
+      url: smtpUrl,
+      pool: true,
+      connectionTimeout: 5_000,
+      greetingTimeout: 5_000,
+      socketTimeout: 10_000,
+      dnsTimeout: 5_000,
+      logger: false,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    },
+    { from },
+  );
+  return {
+    kind: 'smtp',
+    async send(mail) {
+      assertSingleAddress(mail.to);
+      try {
+        await transport.sendMail({ ...mail });
+      } catch (err) {
+        // The server's reply text may quote the address, so only codes are logged.
+        const { code, responseCode } = err as { code?: unknown; responseCode?: unknown };
+        log.warn(
+          { event: 'mail_send_failed', domain: domainOf(mail.to), code, responseCode },
+          'mail could not be sent',
+        );
+        throw err;
+      }
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+function outboxMailer(from: string, outboxDir: string, log: MailLog): Mailer {
+  const transport = createTransport(
+    { streamTransport: true, buffer: true, newline: 'windows' },
+    { from },
+  );
+  return {
+    kind: 'outbox',
+    async send(mail) {
+      assertSingleAddress(mail.to);
+      const info = await transport.sendMail({ ...mail });
+      await mkdir(outboxDir, { recursive: true, mode: 0o700 });
+      // ISO 8601 basic format: sorts by time and has no ':' (not allowed in Windows file names).
+      const stamp = new Date().toISOString().replace(/[-:]/g, '');
+      const file = join(outboxDir, `${stamp}-${randomBytes(4).toString('hex')}.eml`);
+      // `buffer: true` makes it a Buffer; 'wx' never follows or overwrites an existing file.
+      await writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' });
+      const links = findLinks(mail.text);
+      log.info({ to: mail.to, subject: mail.subject, file, links }, 'mail written to dev outbox');
+    },
+    async close() {},
+  };
+}
+
+function findLinks(text: string): string[] {
+  return (text.match(LINK) ?? []).map((link) => link.replace(/[.,;:!?)\]]+$/, ''));
+}
+
+function assertSingleAddress(to: string): void {
+  if (!SINGLE_ADDRESS.test(to)) throw new TypeError('mail.to must be a single plain address');
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes text for HTML element content and quoted attribute values in mail templates. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
