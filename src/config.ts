@@ -199,6 +199,25 @@ function readTls(path: string | undefined, name: string, problems: string[]): Bu
   }
 }
 
+/**
+ * What production requires, read from the raw (cleaned) environment so it can be reported even
+ * when other variables are invalid; variables already reported as invalid are not repeated.
+ */
+function productionProblems(env: Env, invalid: ReadonlySet<string>): string[] {
+  const present = (name: string) => env[name] !== undefined || invalid.has(name);
+  const problems: string[] = [];
+  const proxies = (env.TRUST_PROXY ?? '').split(',').some((s) => s.trim() !== '');
+  if (!(present('TLS_CERT') && present('TLS_KEY')) && !proxies && !invalid.has('TRUST_PROXY'))
+    problems.push('TLS_CERT/TLS_KEY or TRUST_PROXY: production requires HTTPS');
+  if (!present('KEY_ENCRYPTION_KEY')) problems.push('KEY_ENCRYPTION_KEY: required in production');
+  if (!present('SMTP_URL')) problems.push('SMTP_URL: required in production');
+  if (!invalid.has('PUBLIC_URL') && !env.PUBLIC_URL?.startsWith('https://'))
+    problems.push('PUBLIC_URL: must be an https:// URL in production');
+  if (env.DEV_INSECURE_COOKIES === 'true' || env.DEV_INSECURE_COOKIES === '1')
+    problems.push('DEV_INSECURE_COOKIES: not allowed in production');
+  return problems;
+}
+
 /** Validates the environment and returns a frozen config, or throws `ConfigError`. */
 export function loadConfig(env: Env = process.env): Config {
   // Empty strings count as unset, as in most deployment tools.
@@ -208,10 +227,14 @@ export function loadConfig(env: Env = process.env): Config {
   const parsed = EnvSchema.safeParse(cleaned);
   const problems: string[] = [];
   if (!parsed.success) {
+    const invalid = new Set<string>();
     for (const issue of parsed.error.issues) {
       // Zod messages here describe the rule, never echo the value.
       problems.push(`${issue.path.join('.')}: ${issue.message}`);
+      invalid.add(String(issue.path[0]));
     }
+    // One run names everything to fix: what production is missing, as well as what is invalid.
+    if (cleaned.NODE_ENV === 'production') problems.push(...productionProblems(cleaned, invalid));
     throw new ConfigError(problems);
   }
   const e = parsed.data;
@@ -226,15 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   const oauthProviders = readOAuthProviders(cleaned, problems);
 
-  if (e.NODE_ENV === 'production') {
-    if (!(e.TLS_CERT && e.TLS_KEY) && e.TRUST_PROXY.length === 0)
-      problems.push('TLS_CERT/TLS_KEY or TRUST_PROXY: production requires HTTPS');
-    if (!e.KEY_ENCRYPTION_KEY) problems.push('KEY_ENCRYPTION_KEY: required in production');
-    if (!e.SMTP_URL) problems.push('SMTP_URL: required in production');
-    if (!publicUrl.startsWith('https://'))
-      problems.push('PUBLIC_URL: must be an https:// URL in production');
-    if (e.DEV_INSECURE_COOKIES) problems.push('DEV_INSECURE_COOKIES: not allowed in production');
-  }
+  if (e.NODE_ENV === 'production') problems.push(...productionProblems(cleaned, new Set()));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secureCookies = publicUrl.startsWith('https://') && !e.DEV_INSECURE_COOKIES;
