@@ -1,0 +1,146 @@
+/** Refresh, logout, logout everywhere, and the caller's own sessions. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type Authenticator, principalOf } from '../../access/policy.js';
+import { platformError } from '../../platform/errors.js';
+import { clearSessionCookies, cookieNames, setSessionCookies } from './cookies.js';
+import { ListQuery, SessionList, SessionParams, TokenResponse } from './sessions.schemas.js';
+import {
+  endSession,
+  endUserSessions,
+  refreshSession,
+  type SessionDeps,
+  sessionOfRefreshCookie,
+} from './sessions.service.js';
+import { findOwnLiveSession, listActiveSessions } from './sessions.store.js';
+
+const CLEAR_SITE_DATA = '"cookies", "storage"';
+
+function csrfHeader(request: FastifyRequest): string | undefined {
+  const value = request.headers['x-csrf-token'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function endReply(reply: FastifyReply, secure: boolean): FastifyReply {
+  clearSessionCookies(reply, secure);
+  return reply.header('clear-site-data', CLEAR_SITE_DATA).code(204).send();
+}
+
+export function sessionRoutes(deps: SessionDeps, authenticate: Authenticator) {
+  const secure = deps.config.secureCookies;
+  const names = cookieNames(secure);
+
+  return async (app: FastifyInstance) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.post(
+      '/auth/refresh',
+      {
+        config: { access: 'public' },
+        schema: { tags: ['auth'], response: { 200: TokenResponse } },
+      },
+      async (request, reply) => {
+        const issued = await refreshSession(
+          deps,
+          request.log,
+          request.cookies[names.refresh],
+          csrfHeader(request),
+          request.ip,
+        );
+        setSessionCookies(
+          reply,
+          secure,
+          issued.refreshToken,
+          issued.csrfToken,
+          issued.cookieMaxAge,
+        );
+        return {
+          accessToken: issued.accessToken,
+          tokenType: 'Bearer' as const,
+          expiresIn: issued.expiresIn,
+          csrfToken: issued.csrfToken,
+        };
+      },
+    );
+
+    // Bearer, or the refresh cookie with its CSRF token: a browser whose access token expired
+    // can still log out.
+    r.post(
+      '/auth/logout',
+      { config: { access: 'public' }, schema: { tags: ['auth'] } },
+      async (request, reply) => {
+        let sessionId: string;
+        if (request.headers.authorization !== undefined) {
+          sessionId = (await authenticate(request)).sessionId;
+        } else {
+          ({ sessionId } = await sessionOfRefreshCookie(
+            deps,
+            request.cookies[names.refresh],
+            csrfHeader(request),
+          ));
+        }
+        await endSession(deps, sessionId);
+        return endReply(reply, secure);
+      },
+    );
+
+    r.post(
+      '/auth/logout-all',
+      { config: { access: 'authenticated' }, schema: { tags: ['auth'] } },
+      async (request, reply) => {
+        await endUserSessions(deps, principalOf(request).userId);
+        return endReply(reply, secure);
+      },
+    );
+
+    r.get(
+      '/auth/sessions',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags: ['auth'], querystring: ListQuery, response: { 200: SessionList } },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const now = deps.clock.now();
+        const rows = await listActiveSessions(
+          deps.db,
+          principal.userId,
+          new Date(now),
+          request.query.limit + 1,
+          request.query.cursor,
+        );
+        const live = rows.filter(
+          (s) => s.last_used_at.getTime() + s.idle_timeout_seconds * 1000 > now,
+        );
+        const page = live.slice(0, request.query.limit);
+        return {
+          items: page.map((s) => ({
+            id: s.id,
+            createdAt: s.created_at.toISOString(),
+            lastUsedAt: s.last_used_at.toISOString(),
+            ip: s.ip,
+            userAgent: s.user_agent,
+            current: s.id === principal.sessionId,
+          })),
+          nextCursor: rows.length > request.query.limit ? (page.at(-1)?.id ?? null) : null,
+        };
+      },
+    );
+
+    r.delete(
+      '/auth/sessions/:id',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags: ['auth'], params: SessionParams },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        // Scoped to the caller in the query: another user's session is indistinguishable from none.
+        const session = await findOwnLiveSession(deps.db, principal.userId, request.params.id);
+        if (!session) throw platformError('not_found');
+        await endSession(deps, session.id);
+        return reply.code(204).send();
+      },
+    );
+  };
+}

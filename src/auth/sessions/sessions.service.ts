@@ -1,0 +1,246 @@
+/**
+ * Sessions: one per login, holding a chain of refresh tokens. Each refresh rotates the token in
+ * one transaction (the row is locked, so concurrent refreshes serialize). A token presented again
+ * within the grace window gets the same successor (two tabs refreshing at once); after it, the
+ * reuse means theft: the whole session is revoked.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { uuidv7 } from 'uuidv7';
+import type { Role } from '../../access/policy.js';
+import type { Config } from '../../config.js';
+import type { Clock } from '../../platform/clock.js';
+import {
+  hmacBase64url,
+  randomToken,
+  safeEqual,
+  seal,
+  sha256Hex,
+  unseal,
+} from '../../platform/crypto.js';
+import type { Db } from '../../platform/db/database.js';
+import { platformError } from '../../platform/errors.js';
+import { recordSecurityEvent } from '../../platform/security-events.js';
+import type { SharedState } from '../../platform/state/shared-state.js';
+import type { AccessTokens } from '../tokens/access-tokens.js';
+import type { Revocations } from './revocations.js';
+import { sessionError } from './sessions.errors.js';
+import {
+  findRefreshForUpdate,
+  findRefreshSession,
+  insertSession,
+  type RefreshRecord,
+  revokeSession,
+  revokeUserSessions,
+  rotateRefresh,
+} from './sessions.store.js';
+
+export interface SessionDeps {
+  readonly db: Db;
+  readonly state: SharedState;
+  readonly clock: Clock;
+  readonly config: Config;
+  readonly tokens: AccessTokens;
+  readonly revocations: Revocations;
+  /** Key for CSRF tokens (derived from the master key, so every instance agrees). */
+  readonly csrfKey: Buffer;
+}
+
+export interface IssuedSession {
+  readonly sessionId: string;
+  readonly accessToken: string;
+  readonly expiresIn: number;
+  readonly csrfToken: string;
+  readonly refreshToken: string;
+  /** Remaining absolute lifetime, for the refresh cookie's Max-Age. */
+  readonly cookieMaxAge: number;
+}
+
+export interface ClientMeta {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+const USER_AGENT_MAX = 256;
+
+/** Every account holds `user`; stored roles are the extra ones. */
+export function effectiveRoles(stored: readonly string[]): Role[] {
+  const extra = stored.filter((r): r is Role => r === 'moderator' || r === 'admin');
+  return ['user', ...extra];
+}
+
+/** The CSRF token of a session: bound to it, so one stolen for another session is useless. */
+export function csrfTokenFor(csrfKey: Buffer, sessionId: string): string {
+  return hmacBase64url(csrfKey, `csrf:${sessionId}`);
+}
+
+function graceKey(refreshToken: string): Buffer {
+  return createHash('sha256').update(`bastion:refresh-grace:${refreshToken}`).digest();
+}
+
+function lifetimes(config: Config, roles: readonly Role[]) {
+  const s = config.sessions;
+  return roles.includes('admin')
+    ? { idle: s.adminIdleSeconds, absolute: s.adminAbsoluteSeconds }
+    : { idle: s.idleSeconds, absolute: s.absoluteSeconds };
+}
+
+/** Creates a session after a successful login and issues its first tokens. */
+export async function startSession(
+  deps: SessionDeps,
+  user: { readonly id: string; readonly roles: readonly string[] },
+  meta: ClientMeta,
+): Promise<IssuedSession> {
+  const now = deps.clock.now();
+  const roles = effectiveRoles(user.roles);
+  const { idle, absolute } = lifetimes(deps.config, roles);
+  const sessionId = uuidv7();
+  const refreshToken = randomToken();
+  await insertSession(
+    deps.db,
+    {
+      id: sessionId,
+      userId: user.id,
+      now: new Date(now),
+      authTime: new Date(now),
+      idleTimeoutSeconds: idle,
+      expiresAt: new Date(now + absolute * 1000),
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+    },
+    sha256Hex(refreshToken),
+  );
+  const accessToken = await deps.tokens.issue({
+    userId: user.id,
+    sessionId,
+    roles,
+    authTime: Math.floor(now / 1000),
+  });
+  return {
+    sessionId,
+    accessToken,
+    expiresIn: deps.tokens.ttlSeconds,
+    csrfToken: csrfTokenFor(deps.csrfKey, sessionId),
+    refreshToken,
+    cookieMaxAge: absolute,
+  };
+}
+
+/** Checks the CSRF header against the session the refresh cookie belongs to. */
+export async function sessionOfRefreshCookie(
+  deps: SessionDeps,
+  refreshToken: string | undefined,
+  csrfHeader: string | undefined,
+): Promise<{ sessionId: string; userId: string }> {
+  if (!refreshToken) throw platformError('unauthorized');
+  if (!csrfHeader) throw sessionError('csrf_failed');
+  const found = await findRefreshSession(deps.db, sha256Hex(refreshToken));
+  if (!found) throw platformError('unauthorized');
+  if (!safeEqual(csrfHeader, csrfTokenFor(deps.csrfKey, found.session_id))) {
+    throw sessionError('csrf_failed');
+  }
+  return { sessionId: found.session_id, userId: found.user_id };
+}
+
+type RotationOutcome =
+  | { kind: 'rotated' | 'grace'; successor: string; record: RefreshRecord }
+  | { kind: 'reused'; record: RefreshRecord };
+
+function isLive(record: RefreshRecord, now: number): boolean {
+  return (
+    record.revoked_at === null &&
+    !record.locked &&
+    record.expires_at.getTime() > now &&
+    record.last_used_at.getTime() + record.idle_timeout_seconds * 1000 > now
+  );
+}
+
+/** Exchanges a refresh token for a new one and a new access token. */
+export async function refreshSession(
+  deps: SessionDeps,
+  log: FastifyBaseLogger,
+  refreshToken: string | undefined,
+  csrfHeader: string | undefined,
+  ip: string | null,
+): Promise<IssuedSession> {
+  await sessionOfRefreshCookie(deps, refreshToken, csrfHeader);
+  const token = refreshToken as string;
+  const hash = sha256Hex(token);
+  const graceMs = deps.config.sessions.reuseGraceSeconds * 1000;
+
+  const outcome = await deps.db.transaction().execute(async (trx): Promise<RotationOutcome> => {
+    const record = await findRefreshForUpdate(trx, hash);
+    const now = deps.clock.now();
+    if (!record || !isLive(record, now)) throw platformError('unauthorized');
+    if (record.rotated_at) {
+      if (now - record.rotated_at.getTime() <= graceMs) {
+        const sealed = await deps.state.get(`rt-grace:${hash}`);
+        if (sealed) {
+          return { kind: 'grace', successor: unseal(graceKey(token), sealed), record };
+        }
+      }
+      return { kind: 'reused', record };
+    }
+    const successor = randomToken();
+    // Written before commit, so a concurrent refresh that waited on the row lock finds it.
+    await deps.state.set(`rt-grace:${hash}`, seal(graceKey(token), successor), graceMs);
+    await rotateRefresh(trx, hash, sha256Hex(successor), record.session_id, new Date(now));
+    return { kind: 'rotated', successor, record };
+  });
+
+  const { record } = outcome;
+  if (outcome.kind === 'reused') {
+    await endSession(deps, record.session_id);
+    await recordSecurityEvent(deps.db, log, {
+      type: 'refresh_token_reused',
+      userId: record.user_id,
+      ip,
+      detail: { sessionId: record.session_id },
+    });
+    throw sessionError('refresh_token_reused');
+  }
+
+  const roles = effectiveRoles(record.roles);
+  const accessToken = await deps.tokens.issue({
+    userId: record.user_id,
+    sessionId: record.session_id,
+    roles,
+    authTime: Math.floor(record.auth_time.getTime() / 1000),
+  });
+  return {
+    sessionId: record.session_id,
+    accessToken,
+    expiresIn: deps.tokens.ttlSeconds,
+    csrfToken: csrfTokenFor(deps.csrfKey, record.session_id),
+    refreshToken: outcome.successor,
+    cookieMaxAge: Math.max(0, Math.floor((record.expires_at.getTime() - deps.clock.now()) / 1000)),
+  };
+}
+
+/** Runs a revocation in the database, then tells every instance. */
+async function revokeSessionsNow(
+  deps: SessionDeps,
+  revoke: () => Promise<string[]>,
+): Promise<string[]> {
+  const ids = await revoke();
+  await deps.revocations.announce(ids);
+  return ids;
+}
+
+/** Ends one session everywhere. */
+export async function endSession(deps: SessionDeps, sessionId: string): Promise<void> {
+  await revokeSessionsNow(deps, async () =>
+    (await revokeSession(deps.db, sessionId, new Date(deps.clock.now()))) ? [sessionId] : [],
+  );
+}
+
+/** Ends every session of a user (optionally but the caller's) everywhere; returns their ids. */
+export async function endUserSessions(
+  deps: SessionDeps,
+  userId: string,
+  exceptSessionId?: string,
+): Promise<string[]> {
+  return revokeSessionsNow(deps, () =>
+    revokeUserSessions(deps.db, userId, new Date(deps.clock.now()), exceptSessionId),
+  );
+}

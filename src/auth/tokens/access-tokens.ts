@@ -1,0 +1,144 @@
+/**
+ * Access tokens (RFC 9068 `at+jwt`): signed with the ring's current key, verified by `kid` from
+ * the local ring only (never a key named by the token: `jku`, `jwk`, `x5u` are ignored), with the
+ * algorithm pinned to the key's own. Verified tokens are cached until their `exp`, so a warm
+ * request costs a map look-up; the session revocation check still runs on every request.
+ */
+import { randomUUID } from 'node:crypto';
+import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { type Principal, ROLES, type Role } from '../../access/policy.js';
+import type { Config } from '../../config.js';
+import type { Clock } from '../../platform/clock.js';
+import type { KeyRing } from '../keys/keyring.js';
+import type { Revocations } from '../sessions/revocations.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ACCEPTED_ALGS = ['EdDSA', 'ES256', 'RS256'];
+const CACHE_MAX = 10_000;
+
+export interface IssueInput {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly roles: readonly Role[];
+  /** Seconds since the epoch. */
+  readonly authTime: number;
+}
+
+interface CacheEntry {
+  readonly principal: Principal;
+  readonly expiresAtMs: number;
+}
+
+/** Thrown for any token that must not be accepted; the gate turns it into 401. */
+export class InvalidAccessToken extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'InvalidAccessToken';
+  }
+}
+
+function principalFrom(payload: JWTPayload): Principal {
+  const {
+    sub,
+    sid,
+    roles,
+    auth_time: authTime,
+    jti,
+  } = payload as JWTPayload & {
+    sid?: unknown;
+    roles?: unknown;
+    auth_time?: unknown;
+  };
+  if (
+    typeof sub !== 'string' ||
+    typeof sid !== 'string' ||
+    typeof jti !== 'string' ||
+    typeof authTime !== 'number' ||
+    !Array.isArray(roles) ||
+    !roles.every((r) => ROLES.includes(r as Role))
+  ) {
+    throw new InvalidAccessToken('claims');
+  }
+  return { userId: sub, sessionId: sid, roles: roles as Role[], authTime, tokenId: jti };
+}
+
+export class AccessTokens {
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly jwt: Config['jwt'],
+    private readonly clock: Clock,
+    private readonly revocations: Revocations,
+  ) {}
+
+  get ttlSeconds(): number {
+    return this.jwt.accessTokenTtlSeconds;
+  }
+
+  async issue(input: IssueInput): Promise<string> {
+    const key = this.ring.signingKey();
+    const now = Math.floor(this.clock.now() / 1000);
+    return new SignJWT({ sid: input.sessionId, roles: [...input.roles], auth_time: input.authTime })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(this.jwt.issuer)
+      .setAudience(this.jwt.audience)
+      .setSubject(input.userId)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + this.jwt.accessTokenTtlSeconds)
+      .setJti(randomUUID())
+      .sign(key.privateKey);
+  }
+
+  /** Returns the principal of a valid, unrevoked token; throws InvalidAccessToken otherwise. */
+  async verify(token: string): Promise<Principal> {
+    const now = this.clock.now();
+    const cached = this.cache.get(token);
+    let principal: Principal;
+    if (cached && cached.expiresAtMs > now) {
+      principal = cached.principal;
+    } else {
+      if (cached) this.cache.delete(token);
+      principal = await this.verifySignature(token, now);
+    }
+    if (this.revocations.isRevoked(principal.sessionId)) throw new InvalidAccessToken('revoked');
+    return principal;
+  }
+
+  private async verifySignature(token: string, now: number): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = this.ring.verificationKey(header.kid);
+          // The algorithm is the key's, not the token's choice.
+          if (!key || header.alg !== key.alg) throw new InvalidAccessToken('key');
+          return key.publicKey;
+        },
+        {
+          algorithms: ACCEPTED_ALGS,
+          issuer: this.jwt.issuer,
+          audience: this.jwt.audience,
+          typ: ACCESS_TOKEN_TYPE,
+          clockTolerance: this.jwt.clockToleranceSeconds,
+          currentDate: new Date(now),
+          requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'auth_time'],
+        },
+      ));
+    } catch (err) {
+      if (err instanceof InvalidAccessToken) throw err;
+      throw new InvalidAccessToken('verification');
+    }
+    const principal = principalFrom(payload);
+    const expiresAtMs = ((payload.exp as number) + this.jwt.clockToleranceSeconds) * 1000;
+    if (this.cache.size >= CACHE_MAX) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(token, { principal, expiresAtMs });
+    return principal;
+  }
+}
