@@ -3,7 +3,7 @@
  * redacted by pino, and any key that names a secret is censored at any depth by a walk over
  * each logged object (cheap: log objects are small and the walk is bounded).
  */
-import type { LoggerOptions } from 'pino';
+import { type LoggerOptions, stdSerializers } from 'pino';
 
 export const REDACTED = '[redacted]';
 
@@ -17,12 +17,28 @@ const MAX_DEPTH = 8;
 export function scrub(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[depth]';
-  if (value instanceof Error) return value; // pino's err serializer handles errors
+  if (value instanceof Error) return serializeError(value, depth);
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   if (Buffer.isBuffer(value)) return '[buffer]';
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     out[k] = SECRET_KEY.test(k) ? REDACTED : scrub(v, depth + 1);
+  }
+  return out;
+}
+
+/** Fields of a serialized error that describe it and are never secrets. */
+const ERROR_FIELDS = new Set(['type', 'message', 'stack', 'code']);
+
+/**
+ * Pino's error serializer copies every enumerable property of an error (a client error's
+ * `config.headers.authorization`, say); serializers run after `formatters.log`, so those
+ * properties are scrubbed here.
+ */
+function serializeError(err: Error, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...stdSerializers.err(err) };
+  for (const [k, v] of Object.entries(out)) {
+    if (!ERROR_FIELDS.has(k)) out[k] = SECRET_KEY.test(k) ? REDACTED : scrub(v, depth + 1);
   }
   return out;
 }
@@ -43,14 +59,23 @@ export function loggerOptions(level: string): LoggerOptions {
     },
     serializers: {
       // Only what an operator needs; the query string may carry a token, so it is dropped.
-      req: (req: { method: string; url: string; ip?: string }) => ({
+      req: (req: { method?: string; url?: string; ip?: string }) => ({
         method: req.method,
-        url: req.url.split('?')[0],
+        url: String(req.url ?? '').split('?')[0],
         ip: req.ip,
       }),
+      err: (err: Error) => serializeError(err),
     },
     formatters: {
-      log: (object) => scrub(object) as Record<string, unknown>,
+      // `req` is left to its serializer, which keeps three safe fields: a scrubbed copy of a
+      // request loses the getters (method, url, ip) the serializer reads.
+      log: (object) => {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(object)) {
+          out[k] = k === 'req' ? v : SECRET_KEY.test(k) ? REDACTED : scrub(v, 1);
+        }
+        return out;
+      },
     },
   };
 }
