@@ -27,7 +27,11 @@ describe('errors are problem+json', () => {
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const body = res.json();
-    expect(body).toMatchObject({ status: 404, code: 'not_found', type: 'urn:bastion:problem:not_found' });
+    expect(body).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      type: 'urn:bastion:problem:not_found',
+    });
     expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -44,6 +44,8 @@ export interface TestAppOptions {
   readonly database?: TestDatabase;
   readonly state?: SharedState;
   readonly deps?: Partial<AppDeps>;
+  /** Registers test-only routes or hooks on the built app before `ready()`. */
+  readonly beforeReady?: (app: App) => void | Promise<void>;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestContext> {
@@ -59,7 +61,16 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestC
     logStream: stream,
     ...options.deps,
   });
-  await app.ready();
+  try {
+    await options.beforeReady?.(app);
+    await app.ready();
+  } catch (err) {
+    // A build that fails (e.g. a route without an access declaration) must not leak services.
+    await app.close().catch(() => {});
+    if (ownState) await state.close();
+    if (ownDatabase) await database.close();
+    throw err;
+  }
   return {
     app,
     config,

@@ -47,7 +47,11 @@ export async function postgresAdminUrl(): Promise<string | undefined> {
 export async function redisUrl(): Promise<string | undefined> {
   const url = ENV_REDIS_URL ?? DEFAULT_REDIS_URL;
   const ok = await reachable(async () => {
-    const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0 });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+    });
     client.on('error', () => {});
     try {
       await client.connect();
