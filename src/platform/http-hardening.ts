@@ -8,6 +8,10 @@ import type { Config } from '../config.js';
 import { platformError } from './errors.js';
 
 export async function installHttpHardening(app: FastifyInstance, config: Config): Promise<void> {
+  // JSON in: Fastify's default text/plain parser would hand routes a string (a 400 at best)
+  // where a wrong content type must be 415. A scope that needs another type adds its parser.
+  app.removeContentTypeParser('text/plain');
+
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins.map((o) => new URL(o).origin));
     await app.register(cors, {
