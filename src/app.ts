@@ -4,6 +4,8 @@
  * many apps as it likes, on PGlite or PostgreSQL, with or without Redis.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import {
   serializerCompiler,
@@ -11,14 +13,29 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
-import { type Authenticator, installAccessPolicy } from './access/policy.js';
+import { installAccessPolicy } from './access/policy.js';
+import { accountRoutes } from './auth/accounts/accounts.routes.js';
+import type { AccountDeps } from './auth/accounts/accounts.service.js';
+import { jwksRoutes } from './auth/keys/jwks.routes.js';
+import { KeyRing } from './auth/keys/keyring.js';
+import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
+import { createPasswordPolicy } from './auth/passwords/policy.js';
+import { Revocations } from './auth/sessions/revocations.js';
+import { sessionRoutes } from './auth/sessions/sessions.routes.js';
+import type { SessionDeps } from './auth/sessions/sessions.service.js';
+import { AccessTokens } from './auth/tokens/access-tokens.js';
+import { bearerAuthenticator } from './auth/tokens/token-gate.js';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './platform/clock.js';
+import { deriveKey } from './platform/crypto.js';
 import type { Db } from './platform/db/database.js';
-import { installErrorHandling, platformError } from './platform/errors.js';
+import { installErrorHandling } from './platform/errors.js';
+import { createHashPool } from './platform/hash-pool.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installHttpHardening } from './platform/http-hardening.js';
 import { loggerOptions } from './platform/logger.js';
+import { createMailer, type Mailer } from './platform/mail/mailer.js';
+import { loadMasterKey } from './platform/master-key.js';
 import { registerOpenApi } from './platform/openapi.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
@@ -31,6 +48,10 @@ export interface AppDeps {
   readonly clock?: Clock;
   /** Where log lines go (tests capture them); stdout when unset. */
   readonly logStream?: DestinationStream;
+  /** Overrides the configured argon2 cost (tests use cheap parameters). */
+  readonly argon2?: Argon2Params;
+  /** Overrides the mailer the config names (SMTP or the dev outbox). */
+  readonly mailer?: Mailer;
 }
 
 export type App = FastifyInstance;
@@ -74,15 +95,75 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     done();
   });
 
-  const authenticate: Authenticator = async () => {
-    throw platformError('unauthorized');
-  };
+  await app.register(cookie);
+
+  // Auth: keys, tokens, revocations, hashing, mail.
+  const masterKey = loadMasterKey(config, app.log);
+  const verifyOverlapSeconds = config.jwt.accessTokenTtlSeconds + config.jwt.clockToleranceSeconds;
+  const ring = new KeyRing({
+    db: deps.db,
+    state: deps.state,
+    clock,
+    masterKey,
+    alg: config.jwt.alg,
+    rotationDays: config.jwt.rotationDays,
+    verifyOverlapSeconds,
+    log: app.log,
+  });
+  const revocations = new Revocations(deps.state, deps.db, clock, verifyOverlapSeconds * 1000);
+  await ring.start();
+  await revocations.start();
+  const tokens = new AccessTokens(ring, config.jwt, clock, revocations);
+  const pool = createHashPool(config.hashing);
+  const hasher = await createPasswordHasher(deps.argon2 ?? config.argon2, pool);
+  const policy = await createPasswordPolicy(config.password);
+  const mailer =
+    deps.mailer ??
+    createMailer({
+      smtpUrl: config.smtpUrl,
+      from: config.mailFrom,
+      outboxDir: join(config.dataDir, 'outbox'),
+      log: app.log,
+    });
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([ring.stop(), revocations.stop()]);
+    if (!deps.mailer) await mailer.close();
+  });
+  if (config.jwt.alg === 'RS256') {
+    app.log.warn(
+      { event: 'weak_jwt_alg' },
+      'JWT_ALG=RS256 is an interoperability opt-in: ASVS 5.0 disallows RSASSA-PKCS1-v1_5',
+    );
+  }
+
+  const authenticate = bearerAuthenticator(tokens);
   installAccessPolicy(app, authenticate);
   await registerOpenApi(app, config.publicUrl);
 
+  const sessionDeps: SessionDeps = {
+    db: deps.db,
+    state: deps.state,
+    clock,
+    config,
+    tokens,
+    revocations,
+    csrfKey: deriveKey(masterKey, 'csrf'),
+  };
+  const accountDeps: AccountDeps = {
+    db: deps.db,
+    state: deps.state,
+    clock,
+    config,
+    hasher,
+    policy,
+    mailer,
+  };
+
   const routes = app.withTypeProvider<ZodTypeProvider>();
   await routes.register(healthRoutes(deps.db, deps.state));
-  void clock;
+  await routes.register(jwksRoutes(ring));
+  await routes.register(accountRoutes(accountDeps, sessionDeps));
+  await routes.register(sessionRoutes(sessionDeps, authenticate));
 
   return app;
 }

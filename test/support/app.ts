@@ -22,7 +22,12 @@ export const TEST_ENV: Env = {
   DATA_DIR: '/tmp/bastion-test-data',
   // Tests from one address: the general per-IP limit would otherwise trip long suites.
   RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
+  // A fixed test key: the dev key file in DATA_DIR would be shared by parallel test files.
+  KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
+
+/** Cheap argon2 for tests; benchmarks measure the real cost. */
+export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 /** A Writable that collects pino's JSON lines. */
 export function logCollector(): { stream: Writable; lines: Record<string, unknown>[] } {
@@ -59,6 +64,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestC
     db: database.db,
     state,
     logStream: stream,
+    argon2: TEST_ARGON2,
     ...options.deps,
   });
   try {

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { User } from '../../platform/db/schema.js';
+import { effectiveRoles } from '../sessions/sessions.service.js';
+
+// Generous outer bounds; the policy decides (and reports) what is acceptable. A password over
+// 1024 UTF-16 units can never pass the 256-code-point rule, so it is refused before any work.
+const password = z.string().min(1).max(1024);
+const email = z.string().min(3).max(320);
+const token = z.string().min(16).max(128);
+
+export const RegisterBody = z.strictObject({
+  email,
+  password,
+  displayName: z.string().min(1).max(200),
+});
+export const LoginBody = z.strictObject({ email, password });
+export const VerifyEmailBody = z.strictObject({ token });
+export const ForgotBody = z.strictObject({ email });
+export const ResetBody = z.strictObject({ token, newPassword: password });
+export const ChangePasswordBody = z.strictObject({
+  currentPassword: password,
+  newPassword: password,
+});
+
+export const Accepted = z.object({ status: z.literal('verification_sent') });
+
+export const UserSelfView = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  displayName: z.string(),
+  roles: z.array(z.string()),
+  emailVerified: z.boolean(),
+  mfaEnabled: z.boolean(),
+  locked: z.boolean(),
+  createdAt: z.iso.datetime(),
+  avatarUrl: z.string().nullable(),
+});
+export type UserSelfView = z.infer<typeof UserSelfView>;
+
+export const UserEnvelope = z.object({ user: UserSelfView });
+
+export const LoginResponse = z.object({
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number().int(),
+  csrfToken: z.string(),
+  user: UserSelfView,
+});
+
+export function toSelfView(user: User): UserSelfView {
+  return {
+    id: user.id,
+    email: user.email,
+    displayName: user.display_name,
+    roles: effectiveRoles(user.roles),
+    emailVerified: user.email_verified_at !== null,
+    mfaEnabled: user.mfa_enabled,
+    locked: user.locked,
+    createdAt: user.created_at.toISOString(),
+    avatarUrl: user.avatar_url,
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * Registration, verification, credential checks and password recovery. Every path that could
+ * tell an attacker whether an address is registered answers the same and spends the same
+ * hashing work either way.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { uuidv7 } from 'uuidv7';
+import type { Config } from '../../config.js';
+import type { Clock } from '../../platform/clock.js';
+import { randomToken, sha256Hex } from '../../platform/crypto.js';
+import type { Db } from '../../platform/db/database.js';
+import type { User } from '../../platform/db/schema.js';
+import { platformError } from '../../platform/errors.js';
+import type { Mail, Mailer } from '../../platform/mail/mailer.js';
+import type { SharedState } from '../../platform/state/shared-state.js';
+import type { PasswordHasher } from '../passwords/hasher.js';
+import { normalizePassword, type PasswordPolicy } from '../passwords/policy.js';
+import { accountError, wrongCurrentPassword } from './accounts.errors.js';
+import {
+  consumeOneTimeToken,
+  createOneTimeToken,
+  findUserByEmailKey,
+  findUserById,
+  insertUserIfNew,
+  markEmailVerified,
+  peekOneTimeToken,
+  setPasswordHash,
+} from './accounts.store.js';
+import { normalizeDisplayName, normalizeEmail } from './email.js';
+import {
+  alreadyRegisteredMail,
+  passwordChangedMail,
+  resetMail,
+  verificationMail,
+} from './mails.js';
+
+export const VERIFY_TOKEN_TTL_MS = 24 * 3600_000;
+export const RESET_TOKEN_TTL_MS = 30 * 60_000;
+
+export interface AccountDeps {
+  readonly db: Db;
+  readonly state: SharedState;
+  readonly clock: Clock;
+  readonly config: Config;
+  readonly hasher: PasswordHasher;
+  readonly policy: PasswordPolicy;
+  readonly mailer: Mailer;
+}
+
+/** Sends without making the caller wait: SMTP latency must not reveal which path ran. */
+function sendInBackground(mailer: Mailer, log: FastifyBaseLogger, mail: Mail): void {
+  mailer.send(mail).catch((err: unknown) => {
+    log.warn({ event: 'mail_failed', errName: (err as Error)?.name }, 'mail could not be sent');
+  });
+}
+
+function enforcePolicy(
+  deps: AccountDeps,
+  password: string,
+  email: string,
+  displayName: string,
+): void {
+  const verdict = deps.policy.check(password, { email, displayName });
+  if (!verdict.ok) {
+    throw accountError('weak_password', { rule: verdict.rule, suggestions: verdict.suggestions });
+  }
+}
+
+function validation(path: string, message: string) {
+  return { errors: [{ path, message }] };
+}
+
+function accountErrorValidation(path: string, message: string) {
+  return platformError('validation_failed', validation(path, message));
+}
+
+async function issueLinkToken(
+  deps: AccountDeps,
+  userId: string,
+  purpose: 'verify_email' | 'reset_password',
+  ttlMs: number,
+): Promise<string> {
+  const token = randomToken();
+  const now = deps.clock.now();
+  await createOneTimeToken(
+    deps.db,
+    userId,
+    purpose,
+    sha256Hex(token),
+    new Date(now + ttlMs),
+    new Date(now),
+  );
+  return token;
+}
+
+/** Registers an account, or mails the existing owner; the caller cannot tell which. */
+export async function register(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  input: { email: string; password: string; displayName: string },
+): Promise<void> {
+  const email = normalizeEmail(input.email);
+  if (!email) throw accountErrorValidation('body.email', 'not a valid email address');
+  const displayName = normalizeDisplayName(input.displayName);
+  if (!displayName)
+    throw accountErrorValidation('body.displayName', 'must be 1 to 100 visible characters');
+  const password = normalizePassword(input.password);
+  enforcePolicy(deps, password, email.email, displayName);
+
+  // Hash before knowing whether the address exists, so both paths cost the same.
+  const hash = await deps.hasher.hash(password);
+  const now = new Date(deps.clock.now());
+  const user = await insertUserIfNew(deps.db, {
+    id: uuidv7(),
+    email: email.email,
+    email_key: email.key,
+    display_name: displayName,
+    password_hash: hash,
+    roles: [],
+    email_verified_at: null,
+    avatar_url: null,
+    created_at: now,
+    updated_at: now,
+  });
+  if (!user) {
+    const existing = await findUserByEmailKey(deps.db, email.key);
+    if (existing)
+      sendInBackground(
+        deps.mailer,
+        log,
+        alreadyRegisteredMail(existing.email, deps.config.publicUrl),
+      );
+    return;
+  }
+  const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
+  const url = `${deps.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+  sendInBackground(deps.mailer, log, verificationMail(user.email, user.display_name, url));
+}
+
+export async function verifyEmail(deps: AccountDeps, token: string): Promise<User> {
+  const now = new Date(deps.clock.now());
+  const userId = await consumeOneTimeToken(deps.db, sha256Hex(token), 'verify_email', now);
+  if (!userId) throw accountError('invalid_token');
+  return markEmailVerified(deps.db, userId, now);
+}
+
+export interface CredentialCheck {
+  readonly email: string;
+  readonly password: string;
+}
+
+/**
+ * Checks an email and password. Unknown email, wrong password and locked account all throw the
+ * same `invalid_credentials` after the same hashing work; `email_not_verified` only follows a
+ * correct password. A weak or legacy stored hash is upgraded.
+ */
+export async function checkCredentials(deps: AccountDeps, input: CredentialCheck): Promise<User> {
+  const email = normalizeEmail(input.email);
+  const user = email ? await findUserByEmailKey(deps.db, email.key) : undefined;
+  const password = normalizePassword(input.password);
+  const result = await deps.hasher.verify(user?.password_hash ?? null, password);
+  if (!user || !result.valid || user.locked) throw accountError('invalid_credentials');
+  if (!user.email_verified_at) throw accountError('email_not_verified');
+  if (result.needsRehash) {
+    await setPasswordHash(
+      deps.db,
+      user.id,
+      await deps.hasher.hash(password),
+      new Date(deps.clock.now()),
+    );
+  }
+  return user;
+}
+
+/** Mails a reset link when the account exists (at most a few per hour); always silent. */
+export async function forgotPassword(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  rawEmail: string,
+): Promise<void> {
+  const email = normalizeEmail(rawEmail);
+  const user = email ? await findUserByEmailKey(deps.db, email.key) : undefined;
+  if (!user || user.locked) return;
+  const sent = await deps.state.incr(`forgot-mail:${user.id}`, 3600_000);
+  if (sent > deps.config.rateLimits.forgotMailsPerAccountHour) {
+    log.info({ event: 'reset_mail_suppressed' }, 'reset mail cap reached for an account');
+    return;
+  }
+  const token = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
+  const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+  sendInBackground(deps.mailer, log, resetMail(user.email, url));
+}
+
+/**
+ * Sets a new password from a reset link. The token is checked first but only used up once the
+ * new password passes the policy, so a rejected password does not burn the link.
+ */
+export async function resetPassword(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  input: { token: string; newPassword: string },
+): Promise<User> {
+  const tokenHash = sha256Hex(input.token);
+  const now = new Date(deps.clock.now());
+  const userId = await peekOneTimeToken(deps.db, tokenHash, 'reset_password', now);
+  const user = userId ? await findUserById(deps.db, userId) : undefined;
+  if (!user) throw accountError('invalid_token');
+  const password = normalizePassword(input.newPassword);
+  enforcePolicy(deps, password, user.email, user.display_name);
+  const hash = await deps.hasher.hash(password);
+  const consumed = await consumeOneTimeToken(
+    deps.db,
+    tokenHash,
+    'reset_password',
+    new Date(deps.clock.now()),
+  );
+  if (consumed !== user.id) throw accountError('invalid_token');
+  await setPasswordHash(deps.db, user.id, hash, now);
+  // The link proved control of the mailbox.
+  const updated = await markEmailVerified(deps.db, user.id, now);
+  sendInBackground(deps.mailer, log, passwordChangedMail(user.email, deps.config.publicUrl));
+  return updated;
+}
+
+/** Changes the password of an authenticated user after checking the current one. */
+export async function changePassword(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  userId: string,
+  input: { currentPassword: string; newPassword: string },
+): Promise<void> {
+  const user = await findUserById(deps.db, userId);
+  if (!user) throw platformError('unauthorized');
+  const check = await deps.hasher.verify(
+    user.password_hash,
+    normalizePassword(input.currentPassword),
+  );
+  if (!check.valid) throw wrongCurrentPassword();
+  const password = normalizePassword(input.newPassword);
+  enforcePolicy(deps, password, user.email, user.display_name);
+  await setPasswordHash(
+    deps.db,
+    user.id,
+    await deps.hasher.hash(password),
+    new Date(deps.clock.now()),
+  );
+  sendInBackground(deps.mailer, log, passwordChangedMail(user.email, deps.config.publicUrl));
+}

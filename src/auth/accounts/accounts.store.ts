@@ -1,0 +1,110 @@
+/** Accounts and their one-time tokens (verification, reset), stored as SHA-256 only. */
+import type { Db } from '../../platform/db/database.js';
+import type { NewUser, OneTimeTokensTable, User } from '../../platform/db/schema.js';
+
+export type TokenPurpose = OneTimeTokensTable['purpose'];
+
+export async function findUserByEmailKey(db: Db, key: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('email_key', '=', key).executeTakeFirst();
+}
+
+export async function findUserById(db: Db, id: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Inserts unless the email is taken; returns the new row, or undefined for an existing email. */
+export async function insertUserIfNew(db: Db, user: NewUser): Promise<User | undefined> {
+  return db
+    .insertInto('users')
+    .values(user)
+    .onConflict((oc) => oc.column('email_key').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function setPasswordHash(db: Db, userId: string, hash: string, now: Date) {
+  await db
+    .updateTable('users')
+    .set({ password_hash: hash, updated_at: now })
+    .where('id', '=', userId)
+    .execute();
+}
+
+/** Stores a new token; for a reset, every older unused reset token of the user dies. */
+export async function createOneTimeToken(
+  db: Db,
+  userId: string,
+  purpose: TokenPurpose,
+  tokenHash: string,
+  expiresAt: Date,
+  now: Date,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('one_time_tokens')
+      .set({ used_at: now })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .execute();
+    await trx
+      .insertInto('one_time_tokens')
+      .values({
+        token_hash: tokenHash,
+        user_id: userId,
+        purpose,
+        expires_at: expiresAt,
+        created_at: now,
+      })
+      .execute();
+  });
+}
+
+/** The user a live token belongs to, without using it up. */
+export async function peekOneTimeToken(
+  db: Db,
+  tokenHash: string,
+  purpose: TokenPurpose,
+  now: Date,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('one_time_tokens')
+    .select('user_id')
+    .where('token_hash', '=', tokenHash)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return row?.user_id;
+}
+
+/** Uses a token up atomically: of two concurrent uses, exactly one gets the user id. */
+export async function consumeOneTimeToken(
+  db: Db,
+  tokenHash: string,
+  purpose: TokenPurpose,
+  now: Date,
+): Promise<string | undefined> {
+  const row = await db
+    .updateTable('one_time_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row?.user_id;
+}
+
+export async function markEmailVerified(db: Db, userId: string, now: Date): Promise<User> {
+  return db
+    .updateTable('users')
+    .set((eb) => ({
+      email_verified_at: eb.fn.coalesce('email_verified_at', eb.val(now)),
+      updated_at: now,
+    }))
+    .where('id', '=', userId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

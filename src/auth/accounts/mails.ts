@@ -1,0 +1,72 @@
+/**
+ * The account mails. Each carries at most one secret, the one-time link token; every dynamic
+ * value in the HTML part is escaped.
+ */
+import { escapeHtml, type Mail } from '../../platform/mail/mailer.js';
+
+function compose(
+  to: string,
+  subject: string,
+  lines: string[],
+  link?: { url: string; label: string },
+): Mail {
+  const text = [...lines, ...(link ? ['', `${link.label}: ${link.url}`] : [])].join('\n');
+  const paragraphs = lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('');
+  const anchor = link
+    ? `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>`
+    : '';
+  return {
+    to,
+    subject,
+    text,
+    html: `<!doctype html><html><body>${paragraphs}${anchor}</body></html>`,
+  };
+}
+
+export function verificationMail(to: string, name: string, url: string): Mail {
+  return compose(
+    to,
+    'Confirm your email address',
+    [
+      `Hello ${name},`,
+      'Confirm your email address to finish creating your account. The link works once, for 24 hours.',
+    ],
+    { url, label: 'Confirm your email' },
+  );
+}
+
+export function alreadyRegisteredMail(to: string, publicUrl: string): Mail {
+  return compose(
+    to,
+    'Someone tried to register with your address',
+    [
+      'Someone, perhaps you, tried to create an account with this email address, which already has one.',
+      'If it was you, sign in instead, or reset your password if you forgot it. If not, you can ignore this mail: nothing changed.',
+    ],
+    { url: `${publicUrl}/login`, label: 'Sign in' },
+  );
+}
+
+export function resetMail(to: string, url: string): Mail {
+  return compose(
+    to,
+    'Reset your password',
+    [
+      'A password reset was requested for your account. The link works once, for 30 minutes.',
+      'If you did not ask for it, ignore this mail: your password stays as it is.',
+    ],
+    { url, label: 'Choose a new password' },
+  );
+}
+
+export function passwordChangedMail(to: string, publicUrl: string): Mail {
+  return compose(
+    to,
+    'Your password was changed',
+    [
+      'The password of your account was just changed, and your other sessions were signed out.',
+      'If this was not you, reset your password at once.',
+    ],
+    { url: `${publicUrl}/forgot-password`, label: 'Reset your password' },
+  );
+}
