@@ -1,6 +1,6 @@
 /**
  * Transport rules: CORS from an exact allowlist, HTTPS enforcement behind a trusted proxy in
- * production, and a default `Cache-Control: no-store` (auth and user data must never be cached).
+ * production. (The default `Cache-Control: no-store` is precomputed with the security headers.)
  */
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
@@ -29,8 +29,9 @@ export async function installHttpHardening(app: FastifyInstance, config: Config)
     app.addHook('onRequest', async (request, reply) => {
       if (request.protocol === 'https') return;
       if (request.method === 'GET' || request.method === 'HEAD') {
-        const target = new URL(request.url, config.publicUrl);
-        return reply.redirect(target.toString(), 308);
+        // Appended, not resolved: `new URL('//evil.example/', base)` takes the host from the path.
+        const path = request.url.startsWith('/') ? request.url : '/';
+        return reply.redirect(new URL(`${config.publicUrl}${path}`).toString(), 308);
       }
       throw platformError('https_required');
     });
