@@ -47,8 +47,10 @@ function captureHelmetHeaders(hsts: boolean): HeaderSet {
 
 /** Adds the precomputed headers to every response (HSTS only when the request came over HTTPS). */
 export function installSecurityHeaders(app: FastifyInstance): void {
-  const plain = captureHelmetHeaders(false);
-  const secure = captureHelmetHeaders(true);
+  // Auth and user data must never be cached; a route serving public assets overrides this.
+  const noStore = { 'cache-control': 'no-store' };
+  const plain = Object.freeze({ ...captureHelmetHeaders(false), ...noStore });
+  const secure = Object.freeze({ ...captureHelmetHeaders(true), ...noStore });
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(request.protocol === 'https' ? secure : plain);
     done();
