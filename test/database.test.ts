@@ -1,0 +1,93 @@
+/** One set of migrations for PGlite and PostgreSQL: same tables, idempotent, persistent, locked. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../migrations/index.js';
+import { DataDirInUseError } from '../src/platform/db/data-dir-lock.js';
+import {
+  type DatabaseHandle,
+  type Db,
+  migrateToLatest,
+  openDatabase,
+  pingDatabase,
+} from '../src/platform/db/database.js';
+import { createPostgresDatabase, postgresAdminUrl } from './support/services.js';
+
+/** Every column (type, nullability) and index the migrations created. */
+async function shape(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ t: string; c: string; type: string; nullable: string }>`
+    select table_name as t, column_name as c, data_type as type, is_nullable as nullable
+    from information_schema.columns where table_schema = 'public'
+    order by table_name, column_name`.execute(db);
+  const columns = rows.map((r) => `${r.t}.${r.c}: ${r.type}${r.nullable === 'YES' ? ' null' : ''}`);
+  const indexes = await sql<{ def: string }>`
+    select indexdef as def from pg_indexes where schemaname = 'public' order by indexname`.execute(
+    db,
+  );
+  return [...columns, ...indexes.rows.map((r) => r.def)];
+}
+
+const ADMIN_URL = await postgresAdminUrl(); // throws under CI=true when PostgreSQL does not answer
+const ALL = Object.keys(migrations);
+
+let pglite: DatabaseHandle;
+let postgres: DatabaseHandle | undefined;
+beforeAll(async () => {
+  [pglite, postgres] = await Promise.all([
+    openDatabase({ dataDir: 'memory' }),
+    ADMIN_URL ? createPostgresDatabase(ADMIN_URL) : undefined,
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([pglite?.close(), postgres?.close()]);
+});
+
+describe('migrations on PGlite', () => {
+  it('apply every migration in order, then nothing the second time', async () => {
+    expect(await migrateToLatest(pglite.db)).toEqual(ALL);
+    expect(await migrateToLatest(pglite.db)).toEqual([]);
+    await pingDatabase(pglite.db);
+    expect(await shape(pglite.db)).toEqual(expect.arrayContaining(['users.email_key: text']));
+  });
+});
+
+describe.skipIf(!ADMIN_URL)('migrations on PostgreSQL', () => {
+  it('apply every migration in order, then nothing the second time', async () => {
+    const db = (postgres as DatabaseHandle).db;
+    expect(await migrateToLatest(db)).toEqual(ALL);
+    expect(await migrateToLatest(db)).toEqual([]);
+    await pingDatabase(db);
+  });
+
+  it('leave exactly the same tables and columns as on PGlite', async () => {
+    const db = (postgres as DatabaseHandle).db;
+    await migrateToLatest(pglite.db);
+    await migrateToLatest(db);
+    const [embedded, real] = await Promise.all([shape(pglite.db), shape(db)]);
+    expect(embedded.length).toBeGreaterThan(10);
+    expect(real).toEqual(embedded);
+  });
+});
+
+describe('the embedded data directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-db-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps its data across a restart, and a second opener is refused while it is open', async () => {
+    const first = await openDatabase({ dataDir: dir });
+    try {
+      await migrateToLatest(first.db);
+      await expect(openDatabase({ dataDir: dir })).rejects.toBeInstanceOf(DataDirInUseError);
+    } finally {
+      await first.close();
+    }
+    const again = await openDatabase({ dataDir: dir });
+    try {
+      expect(await migrateToLatest(again.db)).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+});
