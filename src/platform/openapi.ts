@@ -32,7 +32,9 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
       routePrefix: '/docs',
       // Our own CSP header applies; the plugin must not add inline-script allowances.
       staticCSP: false,
-      uiConfig: { deepLinking: false },
+      // BaseLayout: the standalone layout's top bar draws a logo SVG carrying an inline <style>,
+      // which `style-src 'self'` (rightly) blocks.
+      uiConfig: { deepLinking: false, layout: 'BaseLayout' },
     });
     scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
