@@ -6,6 +6,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from './support/app.js';
 
@@ -27,7 +28,7 @@ function get(url: string, options: https.RequestOptions = {}): Promise<Answer> {
           status: res.statusCode ?? 0,
           headers: res.headers,
           body: Buffer.concat(chunks).toString('utf8'),
-          protocol: 'getProtocol' in res.socket ? res.socket.getProtocol() : undefined,
+          protocol: res.socket instanceof TLSSocket ? res.socket.getProtocol() : undefined,
         }),
       );
     });
