@@ -14,8 +14,9 @@ import {
 } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
 import { installAccessPolicy } from './access/policy.js';
-import { accountRoutes } from './auth/accounts/accounts.routes.js';
+import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
 import type { AccountDeps } from './auth/accounts/accounts.service.js';
+import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
 import { KeyRing } from './auth/keys/keyring.js';
 import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
@@ -37,6 +38,11 @@ import { loggerOptions } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
 import { registerOpenApi } from './platform/openapi.js';
+import {
+  createRateLimits,
+  installGlobalRateLimit,
+  perIp,
+} from './platform/rate-limit/rate-limits.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
 
@@ -137,7 +143,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   }
 
   const authenticate = bearerAuthenticator(tokens);
+  // Order matters: the global limit's hook is added after the gate's, so it runs first.
   installAccessPolicy(app, authenticate);
+  const limits = createRateLimits(config, deps.state, app.log);
+  installGlobalRateLimit(app, limits);
   await registerOpenApi(app, config.publicUrl);
 
   const sessionDeps: SessionDeps = {
@@ -162,8 +171,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   await routes.register(healthRoutes(deps.db, deps.state));
   await routes.register(jwksRoutes(ring));
-  await routes.register(accountRoutes(accountDeps, sessionDeps));
-  await routes.register(sessionRoutes(sessionDeps, authenticate));
+  const abuseDeps: AbuseDeps = {
+    limits,
+    throttle: new LoginThrottle(limits, config, deps.db),
+    deviceKey: deriveKey(masterKey, 'device-cookie'),
+  };
+  await routes.register(accountRoutes(accountDeps, sessionDeps, abuseDeps));
+  await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
   return app;
 }

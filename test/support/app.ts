@@ -20,8 +20,14 @@ export const TEST_ENV: Env = {
   LOG_LEVEL: 'info',
   PUBLIC_URL: 'http://127.0.0.1:3000',
   DATA_DIR: '/tmp/bastion-test-data',
-  // Tests from one address: the general per-IP limit would otherwise trip long suites.
+  // Every test comes from one address: per-IP limits are raised here, and the tests that
+  // attack a limit set it back to its real value.
   RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
+  RATE_LIMIT_LOGIN_IP_FAILURES: '100000',
+  RATE_LIMIT_REGISTER_PER_HOUR: '100000',
+  RATE_LIMIT_FORGOT_PER_HOUR: '100000',
+  RATE_LIMIT_TOKEN_PER_HOUR: '100000',
+  RATE_LIMIT_REFRESH_PER_MINUTE: '100000',
   // A fixed test key: the dev key file in DATA_DIR would be shared by parallel test files.
   KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };

@@ -2,8 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
-import { platformError } from '../../platform/errors.js';
-import { setSessionCookies } from '../sessions/cookies.js';
+import { AppError, platformError } from '../../platform/errors.js';
+import { perIp, type RateLimits } from '../../platform/rate-limit/rate-limits.js';
+import { cookieNames, cookieOptions, setSessionCookies } from '../sessions/cookies.js';
 import { endUserSessions, type SessionDeps, startSession } from '../sessions/sessions.service.js';
 import {
   Accepted,
@@ -27,9 +28,21 @@ import {
   verifyEmail,
 } from './accounts.service.js';
 import { findUserById } from './accounts.store.js';
+import { DEVICE_COOKIE_MAX_AGE, issueDeviceCookie, isValidDeviceCookie } from './device-cookie.js';
+import { normalizeEmail } from './email.js';
+import type { LoginThrottle } from './login-throttle.js';
 
-export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps) {
+export interface AbuseDeps {
+  readonly limits: RateLimits;
+  readonly throttle: LoginThrottle;
+  /** Key for device cookies (derived from the master key, so every instance agrees). */
+  readonly deviceKey: Buffer;
+}
+
+export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps, abuse: AbuseDeps) {
   const secure = sessions.config.secureCookies;
+  const deviceCookie = cookieNames(secure).device;
+  const { limits, throttle } = abuse;
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['auth'];
@@ -38,6 +51,7 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps) {
       '/auth/register',
       {
         config: { access: 'public' },
+        onRequest: [perIp(limits.register)],
         schema: { tags, body: RegisterBody, response: { 202: Accepted } },
       },
       async (request, reply) => {
@@ -50,6 +64,7 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps) {
       '/auth/verify-email',
       {
         config: { access: 'public' },
+        onRequest: [perIp(limits.token)],
         schema: { tags, body: VerifyEmailBody, response: { 200: UserEnvelope } },
       },
       async (request) => ({ user: toSelfView(await verifyEmail(accounts, request.body.token)) }),
@@ -62,7 +77,36 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps) {
         schema: { tags, body: LoginBody, response: { 200: LoginResponse } },
       },
       async (request, reply) => {
-        const user = await checkCredentials(accounts, request.body);
+        const accountKey =
+          normalizeEmail(request.body.email)?.key ?? request.body.email.toLowerCase();
+        const attempt = {
+          ip: request.ip,
+          accountKey,
+          knownDevice: isValidDeviceCookie(
+            abuse.deviceKey,
+            accountKey,
+            request.cookies[deviceCookie],
+          ),
+        };
+        await throttle.admit(attempt);
+        let user: Awaited<ReturnType<typeof checkCredentials>>;
+        try {
+          user = await checkCredentials(accounts, {
+            ...request.body,
+            priority: attempt.knownDevice,
+          });
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'invalid_credentials') {
+            await throttle.failed(attempt, request.log);
+          }
+          throw err;
+        }
+        await throttle.succeeded(attempt);
+        reply.setCookie(
+          deviceCookie,
+          issueDeviceCookie(abuse.deviceKey, accountKey),
+          cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
+        );
         const issued = await startSession(sessions, user, {
           ip: request.ip,
           userAgent: request.headers['user-agent'] ?? null,
@@ -88,6 +132,7 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps) {
       '/auth/password/forgot',
       {
         config: { access: 'public' },
+        onRequest: [perIp(limits.forgot)],
         schema: { tags, body: ForgotBody },
       },
       async (request, reply) => {
@@ -98,7 +143,11 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps) {
 
     r.post(
       '/auth/password/reset',
-      { config: { access: 'public' }, schema: { tags, body: ResetBody } },
+      {
+        config: { access: 'public' },
+        onRequest: [perIp(limits.token)],
+        schema: { tags, body: ResetBody },
+      },
       async (request, reply) => {
         const user = await resetPassword(accounts, request.log, request.body);
         await endUserSessions(sessions, user.id);

@@ -147,6 +147,8 @@ export async function verifyEmail(deps: AccountDeps, token: string): Promise<Use
 export interface CredentialCheck {
   readonly email: string;
   readonly password: string;
+  /** Logins from a known device go ahead of the hashing queue. */
+  readonly priority?: boolean;
 }
 
 /**
@@ -158,7 +160,9 @@ export async function checkCredentials(deps: AccountDeps, input: CredentialCheck
   const email = normalizeEmail(input.email);
   const user = email ? await findUserByEmailKey(deps.db, email.key) : undefined;
   const password = normalizePassword(input.password);
-  const result = await deps.hasher.verify(user?.password_hash ?? null, password);
+  const result = await deps.hasher.verify(user?.password_hash ?? null, password, {
+    priority: input.priority ?? false,
+  });
   if (!user || !result.valid || user.locked) throw accountError('invalid_credentials');
   if (!user.email_verified_at) throw accountError('email_not_verified');
   if (result.needsRehash) {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as argon2 from '@node-rs/argon2';
 import * as bcrypt from '@node-rs/bcrypt';
-import type { HashPool } from '../../platform/hash-pool.js';
+import type { HashPool, HashPoolRunOptions } from '../../platform/hash-pool.js';
 
 export interface Argon2Params {
   /** KiB. */
@@ -29,7 +29,11 @@ export interface PasswordHasher {
    * hashes spend the same work against a dummy hash and answer `valid: false`; never throws for
    * a bad stored hash.
    */
-  verify(stored: string | null, password: string): Promise<VerifyResult>;
+  verify(
+    stored: string | null,
+    password: string,
+    options?: HashPoolRunOptions,
+  ): Promise<VerifyResult>;
 }
 
 // `Algorithm` and `Version` are ambient const enums in @node-rs/argon2's typings, which
@@ -68,24 +72,32 @@ export async function createPasswordHasher(
     );
   }
 
-  async function spendDummyWork(password: string): Promise<VerifyResult> {
-    await pool.run(() => argon2.verify(dummyHash, password).catch(() => false));
+  async function spendDummyWork(password: string, run?: HashPoolRunOptions): Promise<VerifyResult> {
+    await pool.run(() => argon2.verify(dummyHash, password).catch(() => false), run);
     return INVALID;
   }
 
-  async function verifyArgon2(stored: string, password: string): Promise<VerifyResult> {
+  async function verifyArgon2(
+    stored: string,
+    password: string,
+    run?: HashPoolRunOptions,
+  ): Promise<VerifyResult> {
     let parsed: argon2.ParsedHashOptions;
     try {
       parsed = argon2.parseOptions(stored);
     } catch {
-      return spendDummyWork(password);
+      return spendDummyWork(password, run);
     }
-    const valid = await pool.run(() => argon2.verify(stored, password).catch(() => false));
+    const valid = await pool.run(() => argon2.verify(stored, password).catch(() => false), run);
     return valid ? { valid: true, needsRehash: isWeaker(parsed) } : INVALID;
   }
 
-  async function verifyBcrypt(stored: string, password: string): Promise<VerifyResult> {
-    const valid = await pool.run(() => bcrypt.verify(password, stored).catch(() => false));
+  async function verifyBcrypt(
+    stored: string,
+    password: string,
+    run?: HashPoolRunOptions,
+  ): Promise<VerifyResult> {
+    const valid = await pool.run(() => bcrypt.verify(password, stored).catch(() => false), run);
     // Any valid bcrypt hash is upgraded to argon2id.
     return valid ? { valid: true, needsRehash: true } : INVALID;
   }
@@ -94,10 +106,10 @@ export async function createPasswordHasher(
     hash(password) {
       return pool.run(() => argon2.hash(password, options));
     },
-    async verify(stored, password) {
-      if (stored?.startsWith('$argon2')) return verifyArgon2(stored, password);
-      if (stored && BCRYPT_PREFIX.test(stored)) return verifyBcrypt(stored, password);
-      return spendDummyWork(password);
+    async verify(stored, password, run) {
+      if (stored?.startsWith('$argon2')) return verifyArgon2(stored, password, run);
+      if (stored && BCRYPT_PREFIX.test(stored)) return verifyBcrypt(stored, password, run);
+      return spendDummyWork(password, run);
     },
   };
 }

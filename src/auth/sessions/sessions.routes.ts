@@ -1,5 +1,5 @@
 /** Refresh, logout, logout everywhere, and the caller's own sessions. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Authenticator, principalOf } from '../../access/policy.js';
 import { platformError } from '../../platform/errors.js';
@@ -26,7 +26,11 @@ function endReply(reply: FastifyReply, secure: boolean): FastifyReply {
   return reply.header('clear-site-data', CLEAR_SITE_DATA).code(204).send();
 }
 
-export function sessionRoutes(deps: SessionDeps, authenticate: Authenticator) {
+export function sessionRoutes(
+  deps: SessionDeps,
+  authenticate: Authenticator,
+  refreshLimit: onRequestHookHandler,
+) {
   const secure = deps.config.secureCookies;
   const names = cookieNames(secure);
 
@@ -37,6 +41,7 @@ export function sessionRoutes(deps: SessionDeps, authenticate: Authenticator) {
       '/auth/refresh',
       {
         config: { access: 'public' },
+        onRequest: [refreshLimit],
         schema: { tags: ['auth'], response: { 200: TokenResponse } },
       },
       async (request, reply) => {

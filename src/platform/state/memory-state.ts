@@ -28,6 +28,7 @@ export function createMemoryState(now: () => number = Date.now): SharedState {
   return {
     kind: 'memory',
     redis: undefined,
+    prefix: '',
     async incr(key, ttlMs) {
       const entry = live(key);
       if (!entry) {

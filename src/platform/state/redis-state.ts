@@ -36,6 +36,7 @@ export async function createRedisState(
   return {
     kind: 'redis',
     redis,
+    prefix,
     async incr(key, ttlMs) {
       // One round trip; PEXPIRE NX sets the TTL only when the key has none (the first increment).
       const result = await redis

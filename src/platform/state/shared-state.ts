@@ -10,6 +10,8 @@ export interface SharedState {
   readonly kind: 'redis' | 'memory';
   /** The Redis client behind this state, for libraries that speak Redis themselves. */
   readonly redis: Redis | undefined;
+  /** Prefix of every key this state writes; libraries writing to Redis directly use it too. */
+  readonly prefix: string;
   /** Increments `key` and returns the new value; the TTL starts with the first increment. */
   incr(key: string, ttlMs: number): Promise<number>;
   get(key: string): Promise<string | null>;

@@ -1,0 +1,120 @@
+/**
+ * Rate limiters over rate-limiter-flexible: Redis-backed (shared by every instance) when Redis is
+ * configured, in memory otherwise. A Redis limiter carries an in-memory insurance limiter, so a
+ * Redis outage degrades to per-instance limits, never to no limit.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import { AppError, platformErrors } from '../errors.js';
+import type { SharedState } from '../state/shared-state.js';
+
+export interface LimitSpec {
+  readonly name: string;
+  readonly points: number;
+  readonly durationSeconds: number;
+}
+
+export interface Limiter {
+  readonly spec: LimitSpec;
+  /** Counts one attempt; throws 429 `rate_limited` when the budget is spent. */
+  consume(key: string, points?: number): Promise<void>;
+  /** Throws 429 when the budget is already spent, without counting. */
+  check(key: string): Promise<void>;
+  /** Counts a failure without throwing; returns how many have been counted in the window. */
+  penalize(key: string): Promise<number>;
+  reset(key: string): Promise<void>;
+  /** Blocks a key for a time (backoff). */
+  block(key: string, seconds: number): Promise<void>;
+  /** Milliseconds until a block placed with `block` ends; 0 when not blocked. */
+  blockedFor(key: string): Promise<number>;
+}
+
+/** Builds the 429 with `Retry-After` and the IETF `RateLimit-*` headers. */
+export function rateLimited(limit: number, msBeforeNext: number): AppError {
+  const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  const spec = platformErrors.rate_limited;
+  return new AppError(
+    'rate_limited',
+    spec.status,
+    spec.title,
+    {},
+    {
+      'retry-after': String(seconds),
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': String(seconds),
+    },
+  );
+}
+
+export function createLimiter(
+  state: SharedState,
+  spec: LimitSpec,
+  log: FastifyBaseLogger,
+): Limiter {
+  const options = {
+    keyPrefix: `${state.prefix}rl:${spec.name}`,
+    points: spec.points,
+    duration: spec.durationSeconds,
+  };
+  const insurance = new RateLimiterMemory(options);
+  const limiter: RateLimiterAbstract = state.redis
+    ? new RateLimiterRedis({
+        ...options,
+        storeClient: state.redis,
+        insuranceLimiter: insurance,
+        rejectIfRedisNotReady: true,
+      })
+    : insurance;
+
+  let lastFallbackLog = 0;
+  const noteFallback = () => {
+    // The insurance limiter takes over silently inside the library; say so, at most once a minute.
+    if (state.redis && state.redis.status !== 'ready' && Date.now() - lastFallbackLog > 60_000) {
+      lastFallbackLog = Date.now();
+      log.warn(
+        { event: 'rate_limit_fallback', limiter: spec.name },
+        'Redis unavailable: per-instance limits in force',
+      );
+    }
+  };
+
+  return {
+    spec,
+    async consume(key, points = 1) {
+      noteFallback();
+      try {
+        await limiter.consume(key, points);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) throw rateLimited(spec.points, err.msBeforeNext);
+        throw err;
+      }
+    },
+    async check(key) {
+      noteFallback();
+      const res = await limiter.get(key);
+      if (res && res.consumedPoints >= spec.points)
+        throw rateLimited(spec.points, res.msBeforeNext);
+    },
+    async penalize(key) {
+      noteFallback();
+      const res = await limiter.penalty(key, 1);
+      return res.consumedPoints;
+    },
+    async reset(key) {
+      await limiter.delete(key);
+    },
+    async block(key, seconds) {
+      await limiter.block(key, seconds);
+    },
+    async blockedFor(key) {
+      const res = await limiter.get(key);
+      return res && res.consumedPoints > spec.points ? res.msBeforeNext : 0;
+    },
+  };
+}

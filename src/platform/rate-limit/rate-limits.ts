@@ -1,0 +1,67 @@
+/**
+ * Every limit Bastion enforces, built once per app from the config, plus the global per-IP
+ * hook. Routes compose the ones they need visibly in their own `onRequest` list.
+ */
+import type { FastifyBaseLogger, FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { Config } from '../../config.js';
+import type { SharedState } from '../state/shared-state.js';
+import { clientKey } from './client-key.js';
+import { createLimiter, type Limiter } from './limiters.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Health probes: load balancers poll them and must never be throttled. */
+    exemptFromRateLimit?: boolean;
+  }
+}
+
+export interface RateLimits {
+  readonly global: Limiter;
+  readonly loginIp: Limiter;
+  readonly loginAccount: Limiter;
+  readonly loginAccountBlock: Limiter;
+  readonly loginIpAccount: Limiter;
+  readonly register: Limiter;
+  readonly forgot: Limiter;
+  readonly token: Limiter;
+  readonly refresh: Limiter;
+}
+
+export function createRateLimits(
+  config: Config,
+  state: SharedState,
+  log: FastifyBaseLogger,
+): RateLimits {
+  const l = config.rateLimits;
+  const make = (name: string, points: number, durationSeconds: number) =>
+    createLimiter(state, { name, points, durationSeconds }, log);
+  return {
+    global: make('global', l.globalPerMinute, 60),
+    loginIp: make('login-ip', l.loginIpFailures, l.loginIpWindowSeconds),
+    // Consecutive failures per account: a long window, reset by a successful login.
+    loginAccount: make('login-account', 1_000_000, 86_400),
+    loginAccountBlock: make('login-account-block', 1, 86_400),
+    loginIpAccount: make('login-ip-account', l.loginAccountFreeFailures, l.loginIpWindowSeconds),
+    register: make('register', l.registerPerHour, 3600),
+    forgot: make('forgot', l.forgotPerHour, 3600),
+    token: make('token', l.tokenPerHour, 3600),
+    refresh: make('refresh', l.refreshPerMinute, 60),
+  };
+}
+
+/** An onRequest hook counting every request of the client against `limiter`. */
+export function perIp(limiter: Limiter): onRequestHookHandler {
+  return async (request) => {
+    await limiter.consume(clientKey(request.ip));
+  };
+}
+
+/** The general per-IP limit on every route but the exempt ones (health probes). */
+export function installGlobalRateLimit(app: FastifyInstance, limits: RateLimits): void {
+  const limit = perIp(limits.global);
+  app.addHook('onRoute', (route) => {
+    if (route.config?.exemptFromRateLimit) return;
+    const existing = route.onRequest ? [route.onRequest].flat() : [];
+    route.onRequest = [limit, ...existing];
+  });
+}
