@@ -43,6 +43,7 @@ import {
   installGlobalRateLimit,
   perIp,
 } from './platform/rate-limit/rate-limits.js';
+import { SecurityEvents } from './platform/security-events.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
 
@@ -120,6 +121,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await ring.start();
   await revocations.start();
   const tokens = new AccessTokens(ring, config.jwt, clock, revocations);
+  const events = new SecurityEvents(deps.db);
   const pool = createHashPool(config.hashing);
   const hasher = await createPasswordHasher(deps.argon2 ?? config.argon2, pool);
   const policy = await createPasswordPolicy(config.password);
@@ -157,6 +159,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     tokens,
     revocations,
     csrfKey: deriveKey(masterKey, 'csrf'),
+    events,
   };
   const accountDeps: AccountDeps = {
     db: deps.db,
@@ -173,7 +176,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(jwksRoutes(ring));
   const abuseDeps: AbuseDeps = {
     limits,
-    throttle: new LoginThrottle(limits, config, deps.db),
+    throttle: new LoginThrottle(limits, config, events),
     deviceKey: deriveKey(masterKey, 'device-cookie'),
   };
   await routes.register(accountRoutes(accountDeps, sessionDeps, abuseDeps));

@@ -1,6 +1,6 @@
 /**
- * Security events: a row for the admin API and a `warn` log line with a stable `event` name.
- * Recording never fails the request that raised it.
+ * Security events: a row for the admin API, a `warn` log line with a stable `event` name, and
+ * the listeners (metrics, the alert webhook). Recording never fails the request that raised it.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { uuidv7 } from 'uuidv7';
@@ -8,7 +8,6 @@ import type { Db } from './db/database.js';
 
 export type SecurityEventType =
   | 'refresh_token_reused'
-  | 'login_failed_burst'
   | 'account_throttled'
   | 'ip_throttled'
   | 'unauthorized_burst'
@@ -18,31 +17,52 @@ export type SecurityEventType =
   | 'admin_action'
   | 'alert_sent';
 
-export interface SecurityEventInput {
+export interface SecurityEvent {
   readonly type: SecurityEventType;
   readonly userId?: string | null;
   readonly ip?: string | null;
   readonly detail?: Record<string, unknown>;
 }
 
-export async function recordSecurityEvent(
-  db: Db,
-  log: FastifyBaseLogger,
-  event: SecurityEventInput,
-): Promise<void> {
-  log.warn({ event: event.type, userId: event.userId ?? undefined, ...event.detail }, event.type);
-  try {
-    await db
-      .insertInto('security_events')
-      .values({
-        id: uuidv7(),
-        type: event.type,
-        user_id: event.userId ?? null,
-        ip: event.ip ?? null,
-        detail: JSON.stringify(event.detail ?? {}),
-      })
-      .execute();
-  } catch (err) {
-    log.error({ err, event: event.type }, 'security event could not be stored');
+export type SecurityEventListener = (
+  event: SecurityEvent & { readonly id: string; readonly at: Date },
+) => void;
+
+export class SecurityEvents {
+  private readonly listeners: SecurityEventListener[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  /** Adds a listener; listeners must not throw or block (they run after the row is written). */
+  onEvent(listener: SecurityEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  async record(log: FastifyBaseLogger, event: SecurityEvent): Promise<void> {
+    const id = uuidv7();
+    const at = new Date();
+    log.warn({ event: event.type, userId: event.userId ?? undefined, ...event.detail }, event.type);
+    try {
+      await this.db
+        .insertInto('security_events')
+        .values({
+          id,
+          type: event.type,
+          user_id: event.userId ?? null,
+          ip: event.ip ?? null,
+          detail: JSON.stringify(event.detail ?? {}),
+          created_at: at,
+        })
+        .execute();
+    } catch (err) {
+      log.error({ err, event: event.type }, 'security event could not be stored');
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener({ ...event, id, at });
+      } catch (err) {
+        log.error({ err, event: event.type }, 'security event listener failed');
+      }
+    }
   }
 }

@@ -7,11 +7,10 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config.js';
-import type { Db } from '../../platform/db/database.js';
 import { clientKey } from '../../platform/rate-limit/client-key.js';
 import { rateLimited } from '../../platform/rate-limit/limiters.js';
 import type { RateLimits } from '../../platform/rate-limit/rate-limits.js';
-import { recordSecurityEvent } from '../../platform/security-events.js';
+import type { SecurityEvents } from '../../platform/security-events.js';
 
 export interface LoginAttempt {
   readonly ip: string;
@@ -23,7 +22,7 @@ export class LoginThrottle {
   constructor(
     private readonly limits: RateLimits,
     private readonly config: Config,
-    private readonly db: Db,
+    private readonly events: SecurityEvents,
   ) {}
 
   /** Throws 429 before any password work when this attempt is over a limit. */
@@ -52,7 +51,7 @@ export class LoginThrottle {
       );
       await this.limits.loginAccountBlock.block(attempt.accountKey, seconds);
       if (consecutive === r.loginAccountFreeFailures) {
-        await recordSecurityEvent(this.db, log, {
+        await this.events.record(log, {
           type: 'account_throttled',
           ip: attempt.ip,
           detail: { consecutiveFailures: consecutive },
@@ -60,7 +59,7 @@ export class LoginThrottle {
       }
     }
     if (ipFailures === r.loginIpFailures) {
-      await recordSecurityEvent(this.db, log, {
+      await this.events.record(log, {
         type: 'ip_throttled',
         ip: attempt.ip,
         detail: { failures: ipFailures },

@@ -20,7 +20,7 @@ import {
 } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
 import { platformError } from '../../platform/errors.js';
-import { recordSecurityEvent } from '../../platform/security-events.js';
+import type { SecurityEvents } from '../../platform/security-events.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
 import type { Revocations } from './revocations.js';
@@ -44,6 +44,7 @@ export interface SessionDeps {
   readonly revocations: Revocations;
   /** Key for CSRF tokens (derived from the master key, so every instance agrees). */
   readonly csrfKey: Buffer;
+  readonly events: SecurityEvents;
 }
 
 export interface IssuedSession {
@@ -191,7 +192,7 @@ export async function refreshSession(
   const { record } = outcome;
   if (outcome.kind === 'reused') {
     await endSession(deps, record.session_id);
-    await recordSecurityEvent(deps.db, log, {
+    await deps.events.record(log, {
       type: 'refresh_token_reused',
       userId: record.user_id,
       ip,
