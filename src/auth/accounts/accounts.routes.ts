@@ -23,8 +23,10 @@ import {
   changePassword,
   checkCredentials,
   forgotPassword,
+  notifyNewDevice,
   register,
   resetPassword,
+  secureAccount,
   verifyEmail,
 } from './accounts.service.js';
 import { findUserById } from './accounts.store.js';
@@ -102,6 +104,12 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps, abus
           throw err;
         }
         await throttle.succeeded(attempt);
+        if (!attempt.knownDevice) {
+          await notifyNewDevice(accounts, request.log, user, {
+            ip: request.ip,
+            userAgent: request.headers['user-agent'] ?? null,
+          });
+        }
         reply.setCookie(
           deviceCookie,
           issueDeviceCookie(abuse.deviceKey, accountKey),
@@ -151,6 +159,20 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps, abus
       async (request, reply) => {
         const user = await resetPassword(accounts, request.log, request.body);
         await endUserSessions(sessions, user.id);
+        return reply.code(204).send();
+      },
+    );
+
+    r.post(
+      '/auth/secure-account',
+      {
+        config: { access: 'public' },
+        onRequest: [perIp(limits.token)],
+        schema: { tags, body: VerifyEmailBody },
+      },
+      async (request, reply) => {
+        const userId = await secureAccount(accounts, request.log, request.body.token);
+        await endUserSessions(sessions, userId);
         return reply.code(204).send();
       },
     );

@@ -29,13 +29,17 @@ import {
 import { normalizeDisplayName, normalizeEmail } from './email.js';
 import {
   alreadyRegisteredMail,
+  newDeviceMail,
   passwordChangedMail,
   resetMail,
+  sessionTheftMail,
   verificationMail,
 } from './mails.js';
 
 export const VERIFY_TOKEN_TTL_MS = 24 * 3600_000;
 export const RESET_TOKEN_TTL_MS = 30 * 60_000;
+/** "This was not me" links stay usable for a week: such mails are often read late. */
+export const SECURE_ACCOUNT_TOKEN_TTL_MS = 7 * 24 * 3600_000;
 
 export interface AccountDeps {
   readonly db: Db;
@@ -77,7 +81,7 @@ function accountErrorValidation(path: string, message: string) {
 async function issueLinkToken(
   deps: AccountDeps,
   userId: string,
-  purpose: 'verify_email' | 'reset_password',
+  purpose: 'verify_email' | 'reset_password' | 'secure_account',
   ttlMs: number,
 ): Promise<string> {
   const token = randomToken();
@@ -89,6 +93,8 @@ async function issueLinkToken(
     sha256Hex(token),
     new Date(now + ttlMs),
     new Date(now),
+    // Several "not me" links (one per new-device mail) may be live at once.
+    purpose === 'secure_account',
   );
   return token;
 }
@@ -249,4 +255,59 @@ export async function changePassword(
     new Date(deps.clock.now()),
   );
   sendInBackground(deps.mailer, log, passwordChangedMail(user.email, deps.config.publicUrl));
+}
+
+async function secureAccountUrl(deps: AccountDeps, userId: string): Promise<string> {
+  const token = await issueLinkToken(deps, userId, 'secure_account', SECURE_ACCOUNT_TOKEN_TTL_MS);
+  return `${deps.config.publicUrl}/secure-account?token=${encodeURIComponent(token)}`;
+}
+
+/** Tells the owner about a login from a browser without a device cookie for the account. */
+export async function notifyNewDevice(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  user: User,
+  meta: { ip: string; userAgent: string | null },
+): Promise<void> {
+  const url = await secureAccountUrl(deps, user.id);
+  const agent = (meta.userAgent ?? '').slice(0, 200);
+  sendInBackground(
+    deps.mailer,
+    log,
+    newDeviceMail(user.email, new Date(deps.clock.now()), meta.ip, agent, url),
+  );
+}
+
+/** Tells the owner that a refresh token was replayed and its session stopped. */
+export async function notifySessionTheft(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  userId: string,
+): Promise<void> {
+  const user = await findUserById(deps.db, userId);
+  if (!user) return;
+  sendInBackground(
+    deps.mailer,
+    log,
+    sessionTheftMail(user.email, await secureAccountUrl(deps, user.id)),
+  );
+}
+
+/**
+ * "This was not me": uses the link token up and mails a fresh reset link; the caller revokes
+ * every session. Returns the account's id.
+ */
+export async function secureAccount(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  token: string,
+): Promise<string> {
+  const now = new Date(deps.clock.now());
+  const userId = await consumeOneTimeToken(deps.db, sha256Hex(token), 'secure_account', now);
+  const user = userId ? await findUserById(deps.db, userId) : undefined;
+  if (!user) throw accountError('invalid_token');
+  const reset = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
+  const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(reset)}`;
+  sendInBackground(deps.mailer, log, resetMail(user.email, url));
+  return user.id;
 }

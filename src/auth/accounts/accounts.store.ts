@@ -30,7 +30,10 @@ export async function setPasswordHash(db: Db, userId: string, hash: string, now:
     .execute();
 }
 
-/** Stores a new token; for a reset, every older unused reset token of the user dies. */
+/**
+ * Stores a new token. Unless `keepOlder`, every older unused token of the user for the same
+ * purpose dies (a new reset link invalidates the previous ones).
+ */
 export async function createOneTimeToken(
   db: Db,
   userId: string,
@@ -38,15 +41,18 @@ export async function createOneTimeToken(
   tokenHash: string,
   expiresAt: Date,
   now: Date,
+  keepOlder = false,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('one_time_tokens')
-      .set({ used_at: now })
-      .where('user_id', '=', userId)
-      .where('purpose', '=', purpose)
-      .where('used_at', 'is', null)
-      .execute();
+    if (!keepOlder) {
+      await trx
+        .updateTable('one_time_tokens')
+        .set({ used_at: now })
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .where('used_at', 'is', null)
+        .execute();
+    }
     await trx
       .insertInto('one_time_tokens')
       .values({

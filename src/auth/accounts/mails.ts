@@ -70,3 +70,34 @@ export function passwordChangedMail(to: string, publicUrl: string): Mail {
     { url: `${publicUrl}/forgot-password`, label: 'Reset your password' },
   );
 }
+
+export function newDeviceMail(
+  to: string,
+  when: Date,
+  ip: string,
+  userAgent: string,
+  secureUrl: string,
+): Mail {
+  return compose(
+    to,
+    'New sign-in to your account',
+    [
+      `Your account was signed in to from a new device at ${when.toISOString()}.`,
+      `Address: ${ip}. Browser: ${userAgent || 'unknown'}.`,
+      'If this was you, there is nothing to do. If not, use the link below: it signs out every session and sends you a password reset link.',
+    ],
+    { url: secureUrl, label: 'This was not me' },
+  );
+}
+
+export function sessionTheftMail(to: string, secureUrl: string): Mail {
+  return compose(
+    to,
+    'A session of your account was stopped',
+    [
+      'A sign-in token of your account was used twice, which happens when it was copied. That session was signed out.',
+      'If you do not recognise this, use the link below: it signs out every session and sends you a password reset link.',
+    ],
+    { url: secureUrl, label: 'This was not me' },
+  );
+}

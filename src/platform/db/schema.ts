@@ -25,7 +25,7 @@ export interface OneTimeTokensTable {
   /** SHA-256 (hex) of the token mailed to the user; the token itself is never stored. */
   token_hash: string;
   user_id: string;
-  purpose: 'verify_email' | 'reset_password';
+  purpose: 'verify_email' | 'reset_password' | 'secure_account';
   expires_at: Timestamp;
   used_at: Timestamp | null;
   created_at: CreatedAt;
