@@ -15,10 +15,13 @@ import {
 import pino, { type DestinationStream } from 'pino';
 import { installAccessPolicy } from './access/policy.js';
 import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
-import type { AccountDeps } from './auth/accounts/accounts.service.js';
+import { type AccountDeps, notifySessionTheft } from './auth/accounts/accounts.service.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
 import { KeyRing } from './auth/keys/keyring.js';
+import { mfaRoutes } from './auth/mfa/mfa.routes.js';
+import type { MfaDeps } from './auth/mfa/mfa.service.js';
+import { MfaTokens } from './auth/mfa/mfa-tokens.js';
 import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy } from './auth/passwords/policy.js';
 import { Revocations } from './auth/sessions/revocations.js';
@@ -37,6 +40,7 @@ import { installHttpHardening } from './platform/http-hardening.js';
 import { loggerOptions } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
+import { installMonitoring } from './platform/monitoring.js';
 import { registerOpenApi } from './platform/openapi.js';
 import {
   createRateLimits,
@@ -149,6 +153,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   installAccessPolicy(app, authenticate);
   const limits = createRateLimits(config, deps.state, app.log);
   installGlobalRateLimit(app, limits);
+  // --- monitoring (issue 5): load shedding, GET /metrics, alert webhook, 401/403 bursts ---
+  await installMonitoring(app, { config, state: deps.state, pool, events, revocations });
+  // --- end monitoring ---
   await registerOpenApi(app, config.publicUrl);
 
   const sessionDeps: SessionDeps = {
@@ -171,6 +178,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     mailer,
   };
 
+  events.onEvent((event) => {
+    if (event.type !== 'refresh_token_reused' || !event.userId) return;
+    notifySessionTheft(accountDeps, app.log, event.userId).catch((err: unknown) =>
+      app.log.error({ err }, 'theft notice failed'),
+    );
+  });
+
   const routes = app.withTypeProvider<ZodTypeProvider>();
   await routes.register(healthRoutes(deps.db, deps.state));
   await routes.register(jwksRoutes(ring));
@@ -179,7 +193,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     throttle: new LoginThrottle(limits, config, events),
     deviceKey: deriveKey(masterKey, 'device-cookie'),
   };
-  await routes.register(accountRoutes(accountDeps, sessionDeps, abuseDeps));
+  const mfaDeps: MfaDeps = {
+    db: deps.db,
+    clock,
+    mailer,
+    issuer: new URL(config.publicUrl).host,
+    totpKey: deriveKey(masterKey, 'totp-secrets'),
+    recoveryKey: deriveKey(masterKey, 'recovery-codes'),
+    codeLimiter: limits.mfaCodes,
+  };
+  const mfaTokens = new MfaTokens(ring, config.jwt, clock, deps.state);
+  await routes.register(
+    accountRoutes(accountDeps, sessionDeps, abuseDeps, { tokens: mfaTokens, deps: mfaDeps }),
+  );
+  await routes.register(mfaRoutes(mfaDeps));
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
   return app;

@@ -4,7 +4,10 @@
  * The gate for non-public routes is attached to the route itself, so public routes pay nothing.
  */
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
-import { platformError } from '../platform/errors.js';
+import { AppError, platformError } from '../platform/errors.js';
+
+const ADMIN_MFA_TITLE =
+  'Administrators must use MFA: enrol with POST /auth/mfa/totp/setup and /auth/mfa/totp/confirm, then log in again';
 
 export const ROLES = ['user', 'moderator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,6 +22,8 @@ export interface Principal {
   /** Seconds since the epoch of the login that started the session. */
   readonly authTime: number;
   readonly tokenId: string;
+  /** Whether the session's login passed a second factor (`amr` contains `otp`). */
+  readonly mfa: boolean;
 }
 
 /** Verifies the request's credentials and returns who it is, or throws 401 `unauthorized`. */
@@ -69,6 +74,10 @@ function gate(
     request.principal = principal;
     if (roles && !roles.some((r) => principal.roles.includes(r))) {
       throw platformError('forbidden');
+    }
+    // An administrator without a second factor may use only what every user may (ASVS V6.3.3).
+    if (roles && principal.roles.includes('admin') && !principal.mfa) {
+      throw new AppError('mfa_enrollment_required', 403, ADMIN_MFA_TITLE);
     }
   };
 }

@@ -1,9 +1,14 @@
 /** Account routes: register, verify, login, password recovery and change, own profile. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
+import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
 import { perIp, type RateLimits } from '../../platform/rate-limit/rate-limits.js';
+import { mfaError } from '../mfa/mfa.errors.js';
+import { LoginMfaBody } from '../mfa/mfa.schemas.js';
+import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
+import type { MfaTokens } from '../mfa/mfa-tokens.js';
 import { cookieNames, cookieOptions, setSessionCookies } from '../sessions/cookies.js';
 import { endUserSessions, type SessionDeps, startSession } from '../sessions/sessions.service.js';
 import {
@@ -41,13 +46,49 @@ export interface AbuseDeps {
   readonly deviceKey: Buffer;
 }
 
-export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps, abuse: AbuseDeps) {
+export interface MfaLogin {
+  readonly tokens: MfaTokens;
+  readonly deps: MfaDeps;
+}
+
+export function accountRoutes(
+  accounts: AccountDeps,
+  sessions: SessionDeps,
+  abuse: AbuseDeps,
+  mfa: MfaLogin,
+) {
   const secure = sessions.config.secureCookies;
   const deviceCookie = cookieNames(secure).device;
   const { limits, throttle } = abuse;
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['auth'];
+
+    /** Starts the session of a fully authenticated login and answers like the contract says. */
+    const finishLogin = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      user: User,
+      knownDevice: boolean,
+      passedMfa: boolean,
+    ) => {
+      const meta = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
+      if (!knownDevice) await notifyNewDevice(accounts, request.log, user, meta);
+      reply.setCookie(
+        deviceCookie,
+        issueDeviceCookie(abuse.deviceKey, user.email_key),
+        cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
+      );
+      const issued = await startSession(sessions, user, meta, passedMfa);
+      setSessionCookies(reply, secure, issued.refreshToken, issued.csrfToken, issued.cookieMaxAge);
+      return {
+        accessToken: issued.accessToken,
+        tokenType: 'Bearer' as const,
+        expiresIn: issued.expiresIn,
+        csrfToken: issued.csrfToken,
+        user: toSelfView(user),
+      };
+    };
 
     r.post(
       '/auth/register',
@@ -104,35 +145,35 @@ export function accountRoutes(accounts: AccountDeps, sessions: SessionDeps, abus
           throw err;
         }
         await throttle.succeeded(attempt);
-        if (!attempt.knownDevice) {
-          await notifyNewDevice(accounts, request.log, user, {
-            ip: request.ip,
-            userAgent: request.headers['user-agent'] ?? null,
-          });
+        if (user.mfa_enabled) {
+          throw mfaError('mfa_required', { mfaToken: await mfa.tokens.issue(user.id) });
         }
-        reply.setCookie(
-          deviceCookie,
-          issueDeviceCookie(abuse.deviceKey, accountKey),
-          cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
+        return finishLogin(request, reply, user, attempt.knownDevice, false);
+      },
+    );
+
+    r.post(
+      '/auth/login/mfa',
+      {
+        config: { access: 'public' },
+        schema: { tags, body: LoginMfaBody, response: { 200: LoginResponse } },
+      },
+      async (request, reply) => {
+        const { userId, challengeId } = await mfa.tokens.spendAttempt(request.body.mfaToken);
+        const user = await findUserById(accounts.db, userId);
+        if (!user || user.locked) throw mfaError('invalid_mfa_token');
+        const factor = await verifySecondFactor(mfa.deps, user.id, request.body.code);
+        // One challenge, one session: a second success with the same token is refused.
+        if (!(await mfa.tokens.complete(challengeId))) throw mfaError('invalid_mfa_token');
+        const knownDevice = isValidDeviceCookie(
+          abuse.deviceKey,
+          user.email_key,
+          request.cookies[deviceCookie],
         );
-        const issued = await startSession(sessions, user, {
-          ip: request.ip,
-          userAgent: request.headers['user-agent'] ?? null,
-        });
-        setSessionCookies(
-          reply,
-          secure,
-          issued.refreshToken,
-          issued.csrfToken,
-          issued.cookieMaxAge,
-        );
-        return {
-          accessToken: issued.accessToken,
-          tokenType: 'Bearer' as const,
-          expiresIn: issued.expiresIn,
-          csrfToken: issued.csrfToken,
-          user: toSelfView(user),
-        };
+        const body = await finishLogin(request, reply, user, knownDevice, true);
+        return factor.recoveryCodesRemaining === undefined
+          ? body
+          : { ...body, recoveryCodesRemaining: factor.recoveryCodesRemaining };
       },
     );
 

@@ -45,6 +45,8 @@ export const LoginResponse = z.object({
   expiresIn: z.number().int(),
   csrfToken: z.string(),
   user: UserSelfView,
+  /** Present when a recovery code was used to log in. */
+  recoveryCodesRemaining: z.number().int().optional(),
 });
 
 export function toSelfView(user: User): UserSelfView {

@@ -91,6 +91,8 @@ export async function startSession(
   deps: SessionDeps,
   user: { readonly id: string; readonly roles: readonly string[] },
   meta: ClientMeta,
+  /** The login passed a second factor. */
+  mfa = false,
 ): Promise<IssuedSession> {
   const now = deps.clock.now();
   const roles = effectiveRoles(user.roles);
@@ -108,6 +110,7 @@ export async function startSession(
       expiresAt: new Date(now + absolute * 1000),
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+      mfa,
     },
     sha256Hex(refreshToken),
   );
@@ -116,6 +119,7 @@ export async function startSession(
     sessionId,
     roles,
     authTime: Math.floor(now / 1000),
+    mfa,
   });
   return {
     sessionId,
@@ -207,6 +211,7 @@ export async function refreshSession(
     sessionId: record.session_id,
     roles,
     authTime: Math.floor(record.auth_time.getTime() / 1000),
+    mfa: record.mfa,
   });
   return {
     sessionId: record.session_id,

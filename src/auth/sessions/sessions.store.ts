@@ -11,6 +11,7 @@ export interface NewSession {
   readonly expiresAt: Date;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  readonly mfa: boolean;
 }
 
 export async function insertSession(db: Db, s: NewSession, refreshHash: string): Promise<void> {
@@ -27,6 +28,7 @@ export async function insertSession(db: Db, s: NewSession, refreshHash: string):
         expires_at: s.expiresAt,
         ip: s.ip,
         user_agent: s.userAgent,
+        mfa: s.mfa,
       })
       .execute();
     await trx
@@ -49,6 +51,7 @@ export interface RefreshRecord {
   revoked_at: Date | null;
   roles: string[];
   locked: boolean;
+  mfa: boolean;
 }
 
 type Executor = Db;
@@ -72,6 +75,7 @@ export async function findRefreshForUpdate(
       's.idle_timeout_seconds',
       's.expires_at',
       's.revoked_at',
+      's.mfa',
       'u.roles',
       'u.locked',
     ])

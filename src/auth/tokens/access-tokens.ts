@@ -22,6 +22,8 @@ export interface IssueInput {
   readonly roles: readonly Role[];
   /** Seconds since the epoch. */
   readonly authTime: number;
+  /** The login passed a second factor. */
+  readonly mfa: boolean;
 }
 
 interface CacheEntry {
@@ -44,10 +46,12 @@ function principalFrom(payload: JWTPayload): Principal {
     roles,
     auth_time: authTime,
     jti,
+    amr,
   } = payload as JWTPayload & {
     sid?: unknown;
     roles?: unknown;
     auth_time?: unknown;
+    amr?: unknown;
   };
   if (
     typeof sub !== 'string' ||
@@ -55,11 +59,19 @@ function principalFrom(payload: JWTPayload): Principal {
     typeof jti !== 'string' ||
     typeof authTime !== 'number' ||
     !Array.isArray(roles) ||
-    !roles.every((r) => ROLES.includes(r as Role))
+    !roles.every((r) => ROLES.includes(r as Role)) ||
+    !Array.isArray(amr)
   ) {
     throw new InvalidAccessToken('claims');
   }
-  return { userId: sub, sessionId: sid, roles: roles as Role[], authTime, tokenId: jti };
+  return {
+    userId: sub,
+    sessionId: sid,
+    roles: roles as Role[],
+    authTime,
+    tokenId: jti,
+    mfa: amr.includes('otp'),
+  };
 }
 
 export class AccessTokens {
@@ -79,7 +91,13 @@ export class AccessTokens {
   async issue(input: IssueInput): Promise<string> {
     const key = this.ring.signingKey();
     const now = Math.floor(this.clock.now() / 1000);
-    return new SignJWT({ sid: input.sessionId, roles: [...input.roles], auth_time: input.authTime })
+    return new SignJWT({
+      sid: input.sessionId,
+      roles: [...input.roles],
+      auth_time: input.authTime,
+      // RFC 8176 method references: password, plus one-time password when MFA was passed.
+      amr: input.mfa ? ['pwd', 'otp'] : ['pwd'],
+    })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.jwt.issuer)
       .setAudience(this.jwt.audience)

@@ -19,6 +19,20 @@ export interface UsersTable {
   avatar_url: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  /** AES-256-GCM sealed base32 TOTP secret, once MFA is confirmed. */
+  totp_secret_sealed: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A secret from setup waiting for its first code. */
+  totp_pending_sealed: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The last accepted TOTP time step: a code is accepted once. */
+  totp_last_counter: ColumnType<number, number | undefined, number>;
+}
+
+export interface MfaRecoveryCodesTable {
+  /** HMAC-SHA256 of the code under a key derived from the master key. */
+  code_hash: string;
+  user_id: string;
+  used_at: Timestamp | null;
+  created_at: CreatedAt;
 }
 
 export interface OneTimeTokensTable {
@@ -56,6 +70,7 @@ export interface SessionsTable {
   ip: string | null;
   user_agent: string | null;
   revoked_at: Timestamp | null;
+  mfa: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface RefreshTokensTable {
@@ -82,6 +97,7 @@ export interface Database {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   security_events: SecurityEventsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
 }
 
 export type User = Selectable<UsersTable>;

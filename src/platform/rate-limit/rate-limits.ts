@@ -25,6 +25,8 @@ export interface RateLimits {
   readonly forgot: Limiter;
   readonly token: Limiter;
   readonly refresh: Limiter;
+  /** Second-factor code checks per account, across every MFA challenge. */
+  readonly mfaCodes: Limiter;
 }
 
 export function createRateLimits(
@@ -46,6 +48,7 @@ export function createRateLimits(
     forgot: make('forgot', l.forgotPerHour, 3600),
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
+    mfaCodes: make('mfa-codes', 10, 900),
   };
 }
 

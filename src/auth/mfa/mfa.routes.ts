@@ -1,0 +1,85 @@
+/** MFA management: TOTP setup and confirm, removal and recovery-code regeneration (step-up). */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { principalOf } from '../../access/policy.js';
+import { requireRecentAuth } from '../../access/recent-auth.js';
+import { platformError } from '../../platform/errors.js';
+import { findUserById } from '../accounts/accounts.store.js';
+import { CodeBody, Enrolment, RecoveryCodes } from './mfa.schemas.js';
+import {
+  confirmTotp,
+  type MfaDeps,
+  regenerateRecoveryCodes,
+  removeTotp,
+  setupTotp,
+} from './mfa.service.js';
+
+export function mfaRoutes(deps: MfaDeps) {
+  const recentAuth = requireRecentAuth(deps.clock);
+  return async (app: FastifyInstance) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const tags = ['mfa'];
+    const security = [{ bearer: [] }];
+
+    const caller = async (request: Parameters<typeof principalOf>[0]) => {
+      const user = await findUserById(deps.db, principalOf(request).userId);
+      if (!user) throw platformError('unauthorized');
+      return user;
+    };
+
+    r.post(
+      '/auth/mfa/totp/setup',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags, security, response: { 200: Enrolment } },
+      },
+      async (request) => setupTotp(deps, await caller(request)),
+    );
+
+    r.post(
+      '/auth/mfa/totp/confirm',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags, security, body: CodeBody, response: { 200: RecoveryCodes } },
+      },
+      async (request) => ({
+        recoveryCodes: await confirmTotp(
+          deps,
+          request.log,
+          await caller(request),
+          request.body.code,
+        ),
+      }),
+    );
+
+    r.delete(
+      '/auth/mfa/totp',
+      {
+        config: { access: 'authenticated' },
+        preHandler: [recentAuth],
+        schema: { tags, security, body: CodeBody },
+      },
+      async (request, reply) => {
+        await removeTotp(deps, request.log, await caller(request), request.body.code);
+        return reply.code(204).send();
+      },
+    );
+
+    r.post(
+      '/auth/mfa/recovery-codes',
+      {
+        config: { access: 'authenticated' },
+        preHandler: [recentAuth],
+        schema: { tags, security, body: CodeBody, response: { 200: RecoveryCodes } },
+      },
+      async (request) => ({
+        recoveryCodes: await regenerateRecoveryCodes(
+          deps,
+          request.log,
+          await caller(request),
+          request.body.code,
+        ),
+      }),
+    );
+  };
+}
