@@ -52,6 +52,30 @@ export function rateLimited(limit: number, msBeforeNext: number): AppError {
   );
 }
 
+/**
+ * Memory counters per in-process shared state: apps built on one memory state (instances in one
+ * process) count together, as instances on one Redis do. Keyed by the state, never global.
+ */
+const memoryLimiters = new WeakMap<SharedState, Map<string, RateLimiterMemory>>();
+
+function sharedMemoryLimiter(
+  state: SharedState,
+  options: { keyPrefix: string; points: number; duration: number },
+): RateLimiterMemory {
+  let byState = memoryLimiters.get(state);
+  if (!byState) {
+    byState = new Map();
+    memoryLimiters.set(state, byState);
+  }
+  const id = `${options.keyPrefix}|${options.points}|${options.duration}`;
+  let limiter = byState.get(id);
+  if (!limiter) {
+    limiter = new RateLimiterMemory(options);
+    byState.set(id, limiter);
+  }
+  return limiter;
+}
+
 export function createLimiter(
   state: SharedState,
   spec: LimitSpec,
@@ -62,15 +86,15 @@ export function createLimiter(
     points: spec.points,
     duration: spec.durationSeconds,
   };
-  const insurance = new RateLimiterMemory(options);
   const limiter: RateLimiterAbstract = state.redis
     ? new RateLimiterRedis({
         ...options,
         storeClient: state.redis,
-        insuranceLimiter: insurance,
+        // Per instance: a Redis outage degrades to this instance's own counts.
+        insuranceLimiter: new RateLimiterMemory(options),
         rejectIfRedisNotReady: true,
       })
-    : insurance;
+    : sharedMemoryLimiter(state, options);
 
   let lastFallbackLog = 0;
   const noteFallback = () => {
