@@ -50,7 +50,7 @@ describe('migrations on PGlite', () => {
     expect(await migrateToLatest(pglite.db)).toEqual([]);
     await pingDatabase(pglite.db);
     expect(await shape(pglite.db)).toEqual(expect.arrayContaining(['users.email_key: text']));
-  });
+  }, 120_000); // PGlite's first query starts the embedded server: slow on a loaded machine
 });
 
 describe.skipIf(!ADMIN_URL)('migrations on PostgreSQL', () => {
@@ -89,5 +89,5 @@ describe('the embedded data directory', () => {
     } finally {
       await again.close();
     }
-  });
+  }, 120_000);
 });
