@@ -31,6 +31,9 @@ export function mfaRoutes(deps: MfaDeps) {
       '/auth/mfa/totp/setup',
       {
         config: { access: 'authenticated' },
+        // Turning MFA on is an MFA change too (MFA-07, ASVS V7.5.1): without step-up, a stolen
+        // session could enrol the thief's authenticator and lock the owner out.
+        preHandler: [recentAuth],
         schema: { tags, security, response: { 200: Enrolment } },
       },
       async (request) => setupTotp(deps, await caller(request)),
@@ -40,6 +43,7 @@ export function mfaRoutes(deps: MfaDeps) {
       '/auth/mfa/totp/confirm',
       {
         config: { access: 'authenticated' },
+        preHandler: [recentAuth],
         schema: { tags, security, body: CodeBody, response: { 200: RecoveryCodes } },
       },
       async (request) => ({
