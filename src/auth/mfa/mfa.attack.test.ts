@@ -1,0 +1,664 @@
+/**
+ * Attacks on TOTP MFA (issue 8; checklist MFA-01..MFA-08): replayed and stale codes, worn-out,
+ * expired, foreign, forged and reused mfaTokens, an mfaToken presented as an access token, reused
+ * recovery codes, MFA changes without step-up, an administrator without MFA, code brute force
+ * across challenges, and a reader of the database looking for secrets. The app runs on a manual
+ * clock: every code is `codeAt(secret, clock.now())`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import {
+  bearer,
+  cookieHeader,
+  type LoggedIn,
+  login,
+  registerAndVerify,
+  signUp,
+} from '../../../test/support/auth.js';
+import {
+  type Enrolled,
+  enrolTotp,
+  freshCode,
+  loginWithMfa,
+  MINUTE_MS,
+  postMfaCode,
+  SETUP_TIMEOUT_MS,
+  STEP_MS,
+  startMfaLogin,
+  wrongCode,
+} from '../../../test/support/mfa.js';
+import { startTestSmtp, type TestSmtp } from '../../../test/support/smtp.js';
+import { manualClock } from '../../platform/clock.js';
+import { deriveKey, unseal } from '../../platform/crypto.js';
+import { codeAt } from './totp.js';
+
+const ADMIN_ROUTE = '/admin/test-only';
+
+const clock = manualClock();
+let smtp: TestSmtp;
+let ctx: TestContext;
+
+beforeAll(async () => {
+  smtp = await startTestSmtp();
+  ctx = await createTestApp({
+    env: { SMTP_URL: smtp.url },
+    deps: { clock },
+    // No /admin routes exist yet: a stand-in with the same declaration.
+    beforeReady: (app) => {
+      app.get(ADMIN_ROUTE, { config: { access: { roles: ['admin'] } } }, async () => ({
+        ok: true,
+      }));
+    },
+  });
+}, SETUP_TIMEOUT_MS);
+afterAll(async () => {
+  await ctx?.close();
+  await smtp?.close();
+});
+
+interface MfaUser extends Enrolled {
+  /** The password-only session the user enrolled with. */
+  readonly enrolSession: LoggedIn;
+  readonly email: string;
+  readonly password: string;
+  readonly userId: string;
+}
+
+/** A verified user with TOTP on; each test takes its own so code budgets do not mix. */
+async function mfaUser(): Promise<MfaUser> {
+  const session = await signUp(ctx.app, smtp);
+  const enrolled = await enrolTotp(ctx.app, session.accessToken, clock);
+  return { ...enrolled, enrolSession: session, ...session };
+}
+
+function me(accessToken: string) {
+  return ctx.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(accessToken) });
+}
+
+function removeMfa(accessToken: string, code: string) {
+  return ctx.app.inject({
+    method: 'DELETE',
+    url: '/auth/mfa/totp',
+    headers: bearer(accessToken),
+    payload: { code },
+  });
+}
+
+function regenerate(accessToken: string, code: string) {
+  return ctx.app.inject({
+    method: 'POST',
+    url: '/auth/mfa/recovery-codes',
+    headers: bearer(accessToken),
+    payload: { code },
+  });
+}
+
+function expectProblem(res: { statusCode: number; json(): unknown }, status: number, code: string) {
+  expect({ status: res.statusCode, code: (res.json() as { code?: string }).code }).toEqual({
+    status,
+    code,
+  });
+}
+
+describe('TOTP codes', () => {
+  it('a replayed code is refused, even within its 30 s window (MFA-04)', async () => {
+    const user = await mfaUser();
+    const code = freshCode(user.secret, clock);
+    const first = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      code,
+    );
+    expect(first.statusCode).toBe(200);
+    // Same instant, same code, a new challenge.
+    const replay = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      code,
+    );
+    expectProblem(replay, 401, 'invalid_mfa_code');
+    // Ten seconds later, still inside the step.
+    clock.advance(10_000);
+    const later = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      code,
+    );
+    expectProblem(later, 401, 'invalid_mfa_code');
+  });
+
+  it('the code used to confirm enrolment cannot log in', async () => {
+    const user = await mfaUser();
+    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+    const res = await postMfaCode(ctx.app, mfaToken, codeAt(user.secret, clock.now()));
+    expectProblem(res, 401, 'invalid_mfa_code');
+  });
+
+  it('a concurrent double use of one code logs in once', async () => {
+    const user = await mfaUser();
+    const code = freshCode(user.secret, clock);
+    const tokens = await Promise.all([
+      startMfaLogin(ctx.app, user.email, user.password),
+      startMfaLogin(ctx.app, user.email, user.password),
+    ]);
+    const results = await Promise.all(tokens.map((t) => postMfaCode(ctx.app, t, code)));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+    expect(results.find((r) => r.statusCode === 401)?.json().code).toBe('invalid_mfa_code');
+  });
+
+  it('a code older than the last accepted one is refused, though inside the window', async () => {
+    const user = await mfaUser();
+    clock.advance(2 * STEP_MS);
+    const previous = codeAt(user.secret, clock.now() - STEP_MS);
+    const current = codeAt(user.secret, clock.now());
+    const ok = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      current,
+    );
+    expect(ok.statusCode).toBe(200);
+    const stale = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      previous,
+    );
+    expectProblem(stale, 401, 'invalid_mfa_code');
+  });
+
+  it('a code from two steps ago (t−60 s) is refused; one step of drift is allowed (MFA-03)', async () => {
+    const user = await mfaUser();
+    // Far past the enrolment's step, so only the window can refuse it, not the replay guard.
+    clock.advance(4 * STEP_MS);
+    const twoStepsAgo = codeAt(user.secret, clock.now() - 2 * STEP_MS);
+    const old = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      twoStepsAgo,
+    );
+    expectProblem(old, 401, 'invalid_mfa_code');
+    const twoStepsAhead = codeAt(user.secret, clock.now() + 2 * STEP_MS);
+    const ahead = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      twoStepsAhead,
+    );
+    expectProblem(ahead, 401, 'invalid_mfa_code');
+    const oneStepAgo = codeAt(user.secret, clock.now() - STEP_MS);
+    const drift = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      oneStepAgo,
+    );
+    expect(drift.statusCode).toBe(200);
+  });
+});
+
+describe('mfaTokens', () => {
+  it('the 6th attempt on one mfaToken fails even with the right code (MFA-05)', async () => {
+    const user = await mfaUser();
+    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+    const right = freshCode(user.secret, clock);
+    for (let i = 0; i < 5; i++) {
+      const res = await postMfaCode(ctx.app, mfaToken, wrongCode(user.secret, clock.now()));
+      expectProblem(res, 401, 'invalid_mfa_code');
+    }
+    const sixth = await postMfaCode(ctx.app, mfaToken, right);
+    expectProblem(sixth, 401, 'invalid_mfa_token');
+    // The code itself was right and was not spent: a new challenge takes it.
+    const fresh = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      right,
+    );
+    expect(fresh.statusCode).toBe(200);
+  });
+
+  it('an mfaToken older than 5 minutes is refused (MFA-06)', async () => {
+    const user = await mfaUser();
+    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+    const { payload, header } = {
+      payload: decodeJwt(mfaToken),
+      header: decodeProtectedHeader(mfaToken),
+    };
+    expect(header.typ).toBe('mfa+jwt');
+    expect(payload.aud).not.toBe(ctx.config.jwt.audience);
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(300);
+    clock.advance(5 * MINUTE_MS + 1000);
+    const res = await postMfaCode(ctx.app, mfaToken, codeAt(user.secret, clock.now()));
+    expectProblem(res, 401, 'invalid_mfa_token');
+  });
+
+  it("a foreign mfaToken: user A's challenge does not accept user B's code", async () => {
+    const a = await mfaUser();
+    const b = await mfaUser();
+    const tokenA = await startMfaLogin(ctx.app, a.email, a.password);
+    const codeB = freshCode(b.secret, clock);
+    const res = await postMfaCode(ctx.app, tokenA, codeB);
+    expectProblem(res, 401, 'invalid_mfa_code');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    // B's own recovery code on A's challenge fails too.
+    const rec = await postMfaCode(ctx.app, tokenA, b.recoveryCodes[0] as string);
+    expectProblem(rec, 401, 'invalid_mfa_code');
+    // The attempt did not spend B's code on B's account.
+    const own = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, b.email, b.password),
+      codeB,
+    );
+    expect(own.statusCode).toBe(200);
+    expect(own.json().user.id).toBe(b.userId);
+  });
+
+  it('a tampered mfaToken fails: another subject, a broken signature, alg none', async () => {
+    const a = await mfaUser();
+    const b = await mfaUser();
+    const tokenA = await startMfaLogin(ctx.app, a.email, a.password);
+    const [header, payload, signature] = tokenA.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const asB = Buffer.from(JSON.stringify({ ...claims, sub: b.userId })).toString('base64url');
+    const codeB = freshCode(b.secret, clock);
+
+    const swapped = await postMfaCode(ctx.app, `${header}.${asB}.${signature}`, codeB);
+    expectProblem(swapped, 401, 'invalid_mfa_token');
+
+    const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    const broken = await postMfaCode(ctx.app, `${header}.${payload}.${flipped}`, codeB);
+    expectProblem(broken, 401, 'invalid_mfa_token');
+
+    const noneHeader = Buffer.from(
+      JSON.stringify({ ...decodeProtectedHeader(tokenA), alg: 'none' }),
+    ).toString('base64url');
+    const none = await postMfaCode(ctx.app, `${noneHeader}.${asB}.`, codeB);
+    expectProblem(none, 401, 'invalid_mfa_token');
+
+    // None of it spent B's code.
+    const own = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, b.email, b.password),
+      codeB,
+    );
+    expect(own.statusCode).toBe(200);
+  });
+
+  it('an mfaToken is not an access token, and an access token is not an mfaToken (MFA-06)', async () => {
+    const user = await mfaUser();
+    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+    const asBearer = await me(mfaToken);
+    expectProblem(asBearer, 401, 'unauthorized');
+    const asBearerOnMfa = await removeMfa(mfaToken, freshCode(user.secret, clock));
+    expectProblem(asBearerOnMfa, 401, 'unauthorized');
+
+    const asChallenge = await postMfaCode(
+      ctx.app,
+      user.enrolSession.accessToken,
+      freshCode(user.secret, clock),
+    );
+    expectProblem(asChallenge, 401, 'invalid_mfa_token');
+  });
+
+  it('an mfaToken that completed a login cannot log in again', async () => {
+    const user = await mfaUser();
+    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+    const first = await postMfaCode(ctx.app, mfaToken, freshCode(user.secret, clock));
+    expect(first.statusCode).toBe(200);
+    const again = await postMfaCode(ctx.app, mfaToken, freshCode(user.secret, clock));
+    expectProblem(again, 401, 'invalid_mfa_token');
+    const withRecovery = await postMfaCode(ctx.app, mfaToken, user.recoveryCodes[0] as string);
+    expectProblem(withRecovery, 401, 'invalid_mfa_token');
+  });
+});
+
+describe('recovery codes', () => {
+  it('a used recovery code is refused, in any spelling (MFA-08)', async () => {
+    const user = await mfaUser();
+    const code = user.recoveryCodes[0] as string;
+    const first = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      code,
+    );
+    expect(first.statusCode).toBe(200);
+    expect(first.json().recoveryCodesRemaining).toBe(9);
+    for (const spelling of [code, code.replace(/-/g, '').toUpperCase()]) {
+      const again = await postMfaCode(
+        ctx.app,
+        await startMfaLogin(ctx.app, user.email, user.password),
+        spelling,
+      );
+      expectProblem(again, 401, 'invalid_mfa_code');
+    }
+  });
+
+  it('a concurrent double use of one recovery code logs in once', async () => {
+    const user = await mfaUser();
+    const code = user.recoveryCodes[5] as string;
+    const tokens = await Promise.all([
+      startMfaLogin(ctx.app, user.email, user.password),
+      startMfaLogin(ctx.app, user.email, user.password),
+    ]);
+    const results = await Promise.all(tokens.map((t) => postMfaCode(ctx.app, t, code)));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+  });
+});
+
+describe('step-up for MFA changes (MFA-07)', () => {
+  /** Logs in with MFA, then lets 5 min 1 s pass, refreshing the access token as a client would. */
+  async function staleSession(user: MfaUser) {
+    const session = await loginWithMfa(
+      ctx.app,
+      user.email,
+      user.password,
+      freshCode(user.secret, clock),
+    );
+    const loginAuthTime = decodeJwt(session.accessToken).auth_time;
+    clock.advance(5 * MINUTE_MS + 1000);
+    const refreshed = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const accessToken: string = refreshed.json().accessToken;
+    expect(accessToken).not.toBe(session.accessToken);
+    // A refresh is not a login: the original auth_time travels on.
+    expect(decodeJwt(accessToken).auth_time).toBe(loginAuthTime);
+    expect(decodeJwt(accessToken).amr).toEqual(['pwd', 'otp']);
+    return { accessToken, cookie: cookieHeader(refreshed.headers['set-cookie']) };
+  }
+
+  it('removing MFA over 5 minutes after login answers 401 reauthentication_required; MFA stays on', async () => {
+    const user = await mfaUser();
+    const { accessToken } = await staleSession(user);
+    const byTotp = await removeMfa(accessToken, freshCode(user.secret, clock));
+    expectProblem(byTotp, 401, 'reauthentication_required');
+    const byRecovery = await removeMfa(accessToken, user.recoveryCodes[0] as string);
+    expectProblem(byRecovery, 401, 'reauthentication_required');
+    expect((await me(accessToken)).json().user.mfaEnabled).toBe(true);
+    await startMfaLogin(ctx.app, user.email, user.password);
+  });
+
+  it('regenerating recovery codes over 5 minutes after login answers 401 reauthentication_required', async () => {
+    const user = await mfaUser();
+    const { accessToken } = await staleSession(user);
+    const res = await regenerate(accessToken, freshCode(user.secret, clock));
+    expectProblem(res, 401, 'reauthentication_required');
+    // The old codes still work: nothing was replaced.
+    const ok = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      user.recoveryCodes[0] as string,
+    );
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().recoveryCodesRemaining).toBe(9);
+  });
+
+  it('a recent login is not enough without a valid code: MFA stays on', async () => {
+    const user = await mfaUser();
+    const session = await loginWithMfa(
+      ctx.app,
+      user.email,
+      user.password,
+      freshCode(user.secret, clock),
+    );
+    const wrong = await removeMfa(session.accessToken, wrongCode(user.secret, clock.now()));
+    expectProblem(wrong, 401, 'invalid_mfa_code');
+    // The code that just logged in cannot be replayed for the removal either.
+    const replay = await removeMfa(session.accessToken, codeAt(user.secret, clock.now()));
+    expectProblem(replay, 401, 'invalid_mfa_code');
+    const regen = await regenerate(session.accessToken, wrongCode(user.secret, clock.now()));
+    expectProblem(regen, 401, 'invalid_mfa_code');
+    expect((await me(session.accessToken)).json().user.mfaEnabled).toBe(true);
+    await startMfaLogin(ctx.app, user.email, user.password);
+  });
+  it('a session whose login is over 5 minutes old cannot turn MFA on: a thief cannot enrol their authenticator', async () => {
+    const victim = await signUp(ctx.app, smtp);
+    // Set up while the login is recent, then let it age: confirm is refused too.
+    const setup = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/mfa/totp/setup',
+      headers: bearer(victim.accessToken),
+    });
+    expect(setup.statusCode).toBe(200);
+    const { secret } = setup.json();
+    clock.advance(5 * MINUTE_MS + 1000);
+    // A stolen refresh cookie keeps minting access tokens, with the old auth_time.
+    const refreshed = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      headers: { cookie: victim.cookie, 'x-csrf-token': victim.csrfToken },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const stolen: string = refreshed.json().accessToken;
+
+    const confirm = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/mfa/totp/confirm',
+      headers: bearer(stolen),
+      payload: { code: codeAt(secret, clock.now()) },
+    });
+    expectProblem(confirm, 401, 'reauthentication_required');
+    const again = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/mfa/totp/setup',
+      headers: bearer(stolen),
+    });
+    expectProblem(again, 401, 'reauthentication_required');
+    expect((await me(stolen)).json().user.mfaEnabled).toBe(false);
+    // The owner still logs in with the password alone.
+    await login(ctx.app, victim.email, victim.password);
+  });
+});
+
+describe('administrators must use MFA (MFA-01)', () => {
+  it('an admin without MFA gets 403 mfa_enrollment_required; after enrolling and logging in again, 200', async () => {
+    const { email, password, userId } = await registerAndVerify(ctx.app, smtp);
+    await ctx.database.db
+      .updateTable('users')
+      .set({ roles: ['admin'] })
+      .where('id', '=', userId)
+      .execute();
+    const admin = await login(ctx.app, email, password);
+    expect(decodeJwt(admin.accessToken).roles).toContain('admin');
+
+    const blocked = await ctx.app.inject({
+      method: 'GET',
+      url: ADMIN_ROUTE,
+      headers: bearer(admin.accessToken),
+    });
+    expectProblem(blocked, 403, 'mfa_enrollment_required');
+    // What every user may do still works, enrolment included.
+    expect((await me(admin.accessToken)).statusCode).toBe(200);
+    const { secret } = await enrolTotp(ctx.app, admin.accessToken, clock);
+
+    // The session predates the second factor: still refused.
+    const stillBlocked = await ctx.app.inject({
+      method: 'GET',
+      url: ADMIN_ROUTE,
+      headers: bearer(admin.accessToken),
+    });
+    expectProblem(stillBlocked, 403, 'mfa_enrollment_required');
+
+    const withMfa = await loginWithMfa(ctx.app, email, password, freshCode(secret, clock));
+    const allowed = await ctx.app.inject({
+      method: 'GET',
+      url: ADMIN_ROUTE,
+      headers: bearer(withMfa.accessToken),
+    });
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.json()).toEqual({ ok: true });
+  });
+
+  it('a user without the role gets 403 forbidden, MFA or not', async () => {
+    const user = await mfaUser();
+    const session = await loginWithMfa(
+      ctx.app,
+      user.email,
+      user.password,
+      freshCode(user.secret, clock),
+    );
+    const res = await ctx.app.inject({
+      method: 'GET',
+      url: ADMIN_ROUTE,
+      headers: bearer(session.accessToken),
+    });
+    expectProblem(res, 403, 'forbidden');
+  });
+});
+
+describe('brute force across challenges', () => {
+  it("wrong codes over several mfaTokens spend the account's budget; then even a new mfaToken with the right code gets 429", async () => {
+    const user = await mfaUser();
+    // The budget is 10 code checks per account per 15 minutes, every path and every outcome
+    // counted: the enrolment's confirm took one, so the 10th wrong code meets the limit.
+    const outcomes: string[] = [];
+    for (const attempts of [4, 4, 2]) {
+      const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+      for (let i = 0; i < attempts; i++) {
+        const res = await postMfaCode(ctx.app, mfaToken, wrongCode(user.secret, clock.now()));
+        outcomes.push(`${res.statusCode} ${res.json().code}`);
+      }
+    }
+    expect(outcomes).toEqual([
+      ...Array.from({ length: 9 }, () => '401 invalid_mfa_code'),
+      '429 rate_limited',
+    ]);
+
+    const right = freshCode(user.secret, clock);
+    const fresh = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      right,
+    );
+    expectProblem(fresh, 429, 'rate_limited');
+    expect(Number(fresh.headers['retry-after'])).toBeGreaterThan(0);
+    const recovery = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      user.recoveryCodes[0] as string,
+    );
+    expectProblem(recovery, 429, 'rate_limited');
+    // The same budget guards removal, from a session recent enough for step-up.
+    const removal = await removeMfa(user.enrolSession.accessToken, right);
+    expectProblem(removal, 429, 'rate_limited');
+    await startMfaLogin(ctx.app, user.email, user.password);
+  });
+
+  it('the budget is per account: another account is not affected', async () => {
+    const other = await mfaUser();
+    const res = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, other.email, other.password),
+      freshCode(other.secret, clock),
+    );
+    expect(res.statusCode).toBe(200);
+  });
+});
+
+describe('a reader of the database (MFA-02, MFA-08)', () => {
+  /** Every value of every row, as text. */
+  function dump(rows: Record<string, unknown>[]): string[] {
+    return rows.flatMap((row) =>
+      Object.values(row).map((v) =>
+        v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : JSON.stringify(v),
+      ),
+    );
+  }
+
+  function expectAbsent(values: string[], secrets: string[]) {
+    const haystack = values.map((v) => (v ?? '').toLowerCase());
+    for (const s of secrets) {
+      const needle = s.toLowerCase();
+      expect(
+        haystack.some((v) => v.includes(needle)),
+        `"${s}" found in plain text`,
+      ).toBe(false);
+    }
+  }
+
+  function variants(recoveryCodes: string[]): string[] {
+    return recoveryCodes.flatMap((c) => [c, c.replace(/-/g, '')]);
+  }
+
+  it('finds no TOTP secret or recovery code in plain text, and cannot open the sealed secret without the master key', async () => {
+    const session = await signUp(ctx.app, smtp);
+    const db = ctx.database.db;
+    const userRow = () => db.selectFrom('users').selectAll().where('id', '=', session.userId);
+
+    // Pending, before confirmation.
+    const setup = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/mfa/totp/setup',
+      headers: bearer(session.accessToken),
+    });
+    const secret: string = setup.json().secret;
+    const pending = await userRow().executeTakeFirstOrThrow();
+    expect(pending.totp_pending_sealed).toBeTruthy();
+    expectAbsent(dump([pending]), [secret]);
+
+    const confirm = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/mfa/totp/confirm',
+      headers: bearer(session.accessToken),
+      payload: { code: codeAt(secret, clock.now()) },
+    });
+    expect(confirm.statusCode).toBe(200);
+    const recoveryCodes: string[] = confirm.json().recoveryCodes;
+
+    const users = await userRow().execute();
+    const codes = await db
+      .selectFrom('mfa_recovery_codes')
+      .selectAll()
+      .where('user_id', '=', session.userId)
+      .execute();
+    expect(users).toHaveLength(1);
+    expect(codes).toHaveLength(10);
+    const values = dump([...users, ...codes]);
+    expectAbsent(values, [secret, ...variants(recoveryCodes)]);
+
+    // Not even an unkeyed hash of a recovery code: a dump alone cannot be brute-forced offline.
+    const unkeyed = recoveryCodes.flatMap((c) =>
+      [c, c.replace(/-/g, '')].flatMap((v) => {
+        const digest = createHash('sha256').update(v).digest();
+        return [digest.toString('hex'), digest.toString('base64url'), digest.toString('base64')];
+      }),
+    );
+    expectAbsent(
+      codes.map((c) => c.code_hash),
+      unkeyed,
+    );
+
+    // The sealed secret: AES-256-GCM under a key derived from the master key, bound to the user.
+    const sealed = users[0]?.totp_secret_sealed as string;
+    expect(sealed).toBeTruthy();
+    expect(users[0]?.totp_pending_sealed).toBeNull();
+    const master = ctx.config.keyEncryptionKey as Buffer;
+    expect(unseal(deriveKey(master, 'totp-secrets'), sealed, `totp:${session.userId}`)).toBe(
+      secret,
+    );
+    const otherMaster = randomBytes(32);
+    expect(() =>
+      unseal(deriveKey(otherMaster, 'totp-secrets'), sealed, `totp:${session.userId}`),
+    ).toThrow();
+    // Moved to another user's row, it does not open for them either.
+    expect(() => unseal(deriveKey(master, 'totp-secrets'), sealed, 'totp:someone-else')).toThrow();
+
+    // Nowhere else in the database either, nor in the logs.
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables
+      where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(db);
+    expect(tables.rows.length).toBeGreaterThan(3);
+    for (const { table_name } of tables.rows) {
+      const rows = await sql<
+        Record<string, unknown>
+      >`select * from ${sql.table(table_name)}`.execute(db);
+      expectAbsent(dump(rows.rows), [secret, ...variants(recoveryCodes)]);
+    }
+    expectAbsent(
+      ctx.logs.map((l) => JSON.stringify(l)),
+      [secret, ...variants(recoveryCodes)],
+    );
+  });
+});
