@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 180_000,
     // Files open their own databases; two cores, so two files at a time.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   },
