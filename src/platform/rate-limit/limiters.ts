@@ -21,13 +21,23 @@ export interface LimitSpec {
 
 export interface Limiter {
   readonly spec: LimitSpec;
-  /** Counts one attempt; throws 429 `rate_limited` when the budget is spent. */
-  consume(key: string, points?: number): Promise<void>;
+  /**
+   * Counts one attempt; throws 429 `rate_limited` when the budget is spent. Returns how many
+   * have been counted in the window, this one included.
+   */
+  consume(key: string, points?: number): Promise<number>;
   /** Throws 429 when the budget is already spent, without counting. */
   check(key: string): Promise<void>;
   /** Counts a failure without throwing; returns how many have been counted in the window. */
   penalize(key: string): Promise<number>;
+  /** Gives back one point counted by `consume` or `penalize` (an attempt that did not fail). */
+  refund(key: string): Promise<void>;
   reset(key: string): Promise<void>;
+  /**
+   * Atomically takes the key for `seconds` when nobody holds it (no claim and no block): 0 when
+   * taken, else the milliseconds until it is free. Of concurrent callers exactly one wins.
+   */
+  claim(key: string, seconds: number): Promise<number>;
   /** Blocks a key for a time (backoff). */
   block(key: string, seconds: number): Promise<void>;
   /** Milliseconds until a block placed with `block` ends; 0 when not blocked. */
@@ -113,7 +123,7 @@ export function createLimiter(
     async consume(key, points = 1) {
       noteFallback();
       try {
-        await limiter.consume(key, points);
+        return (await limiter.consume(key, points)).consumedPoints;
       } catch (err) {
         if (err instanceof RateLimiterRes) throw rateLimited(spec.points, err.msBeforeNext);
         throw err;
@@ -130,8 +140,22 @@ export function createLimiter(
       const res = await limiter.penalty(key, 1);
       return res.consumedPoints;
     },
+    async refund(key) {
+      await limiter.reward(key, 1);
+    },
     async reset(key) {
       await limiter.delete(key);
+    },
+    async claim(key, seconds) {
+      noteFallback();
+      try {
+        // consume() creates the key with this duration only when it does not exist.
+        await limiter.consume(key, spec.points, { customDuration: seconds });
+        return 0;
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return Math.max(1, err.msBeforeNext);
+        throw err;
+      }
     },
     async block(key, seconds) {
       await limiter.block(key, seconds);
