@@ -65,6 +65,8 @@ const EnvSchema = z.object({
   PASSWORD_MIN_LENGTH: int(8, 256).default(15),
   PASSWORD_BLOCKLIST_FILE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: int(0, 600000).default(1000),
+  LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.98),
   RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 10_000_000).default(600),
   RATE_LIMIT_LOGIN_IP_FAILURES: int(1, 10_000_000).default(20),
   RATE_LIMIT_LOGIN_IP_WINDOW_SECONDS: int(1, 86400).default(900),
@@ -132,6 +134,11 @@ export interface Config {
   readonly hashing: { readonly concurrency: number; readonly queue: number };
   readonly password: { readonly minLength: number; readonly blocklistFile: string | undefined };
   readonly shutdownTimeoutMs: number;
+  /** `@fastify/under-pressure` thresholds; 0 turns a check off. */
+  readonly loadShedding: {
+    readonly maxEventLoopDelayMs: number;
+    readonly maxEventLoopUtilization: number;
+  };
   readonly rateLimits: {
     readonly globalPerMinute: number;
     readonly loginIpFailures: number;
@@ -301,6 +308,10 @@ export function loadConfig(env: Env = process.env): Config {
     hashing: { concurrency: e.HASH_CONCURRENCY ?? cpus().length, queue: e.HASH_QUEUE },
     password: { minLength: e.PASSWORD_MIN_LENGTH, blocklistFile: e.PASSWORD_BLOCKLIST_FILE },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    loadShedding: {
+      maxEventLoopDelayMs: e.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION,
+    },
     rateLimits: {
       globalPerMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE,
       loginIpFailures: e.RATE_LIMIT_LOGIN_IP_FAILURES,

@@ -47,14 +47,11 @@ function serializeError(err: Error, depth = 0): Record<string, unknown> {
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
+    // A backstop only: the req/res serializers never emit headers. One path per object, not one
+    // per header: pino's redactor parses every path on every line that has a `req` (the five
+    // per-header paths cost ~4 µs per request line, about half of the line's whole cost).
     redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'req.headers["x-csrf-token"]',
-        'req.headers["stripe-signature"]',
-        'res.headers["set-cookie"]',
-      ],
+      paths: ['req.headers', 'res.headers'],
       censor: REDACTED,
     },
     serializers: {

@@ -14,6 +14,7 @@ export class Revocations {
   private readonly revoked = new Map<string, number>();
   private unsubscribe: (() => Promise<void>) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly listeners: ((sessionIds: readonly string[]) => void)[] = [];
 
   constructor(
     private readonly state: SharedState,
@@ -54,10 +55,22 @@ export class Revocations {
     return true;
   }
 
+  /** Adds a listener told of every revocation this instance announces (metrics); must not throw. */
+  onAnnounce(listener: (sessionIds: readonly string[]) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Announces revoked sessions to every instance (this one at once). */
   async announce(sessionIds: readonly string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     for (const sid of sessionIds) this.remember(sid);
+    for (const listener of this.listeners) {
+      try {
+        listener(sessionIds);
+      } catch {
+        // A metrics listener's failure must never stop a revocation.
+      }
+    }
     await Promise.all(sessionIds.map((sid) => this.state.set(`revoked:${sid}`, '1', this.ttlMs)));
     // Batches keep one message under Redis's comfortable size even for users with many sessions.
     for (let i = 0; i < sessionIds.length; i += 500) {
