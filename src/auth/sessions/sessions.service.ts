@@ -151,13 +151,25 @@ type RotationOutcome =
   | { kind: 'rotated' | 'grace'; successor: string; record: RefreshRecord }
   | { kind: 'reused'; record: RefreshRecord };
 
-function isLive(record: RefreshRecord, now: number): boolean {
-  return (
-    record.revoked_at === null &&
-    !record.locked &&
-    record.expires_at.getTime() > now &&
-    record.last_used_at.getTime() + record.idle_timeout_seconds * 1000 > now
-  );
+/**
+ * When a session ends (idle and absolute), by the bounds of the roles its user holds now: a user
+ * made admin mid-session gets the admin bounds at once, not at the next login.
+ */
+function sessionBounds(config: Config, record: RefreshRecord) {
+  const bounds = lifetimes(config, effectiveRoles(record.roles));
+  const idleMs = Math.min(record.idle_timeout_seconds, bounds.idle) * 1000;
+  return {
+    idleEndsAt: record.last_used_at.getTime() + idleMs,
+    endsAt: Math.min(
+      record.expires_at.getTime(),
+      record.created_at.getTime() + bounds.absolute * 1000,
+    ),
+  };
+}
+
+function isLive(config: Config, record: RefreshRecord, now: number): boolean {
+  const { idleEndsAt, endsAt } = sessionBounds(config, record);
+  return record.revoked_at === null && !record.locked && endsAt > now && idleEndsAt > now;
 }
 
 /** Exchanges a refresh token for a new one and a new access token. */
@@ -176,7 +188,7 @@ export async function refreshSession(
   const outcome = await deps.db.transaction().execute(async (trx): Promise<RotationOutcome> => {
     const record = await findRefreshForUpdate(trx, hash);
     const now = deps.clock.now();
-    if (!record || !isLive(record, now)) throw platformError('unauthorized');
+    if (!record || !isLive(deps.config, record, now)) throw platformError('unauthorized');
     if (record.rotated_at) {
       if (now - record.rotated_at.getTime() <= graceMs) {
         const sealed = await deps.state.get(`rt-grace:${hash}`);
@@ -219,7 +231,10 @@ export async function refreshSession(
     expiresIn: deps.tokens.ttlSeconds,
     csrfToken: csrfTokenFor(deps.csrfKey, record.session_id),
     refreshToken: outcome.successor,
-    cookieMaxAge: Math.max(0, Math.floor((record.expires_at.getTime() - deps.clock.now()) / 1000)),
+    cookieMaxAge: Math.max(
+      0,
+      Math.floor((sessionBounds(deps.config, record).endsAt - deps.clock.now()) / 1000),
+    ),
   };
 }
 

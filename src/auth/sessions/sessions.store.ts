@@ -44,6 +44,7 @@ export interface RefreshRecord {
   rotated_at: Date | null;
   session_id: string;
   user_id: string;
+  created_at: Date;
   auth_time: Date;
   last_used_at: Date;
   idle_timeout_seconds: number;
@@ -70,6 +71,7 @@ export async function findRefreshForUpdate(
       't.rotated_at',
       's.id as session_id',
       's.user_id',
+      's.created_at',
       's.auth_time',
       's.last_used_at',
       's.idle_timeout_seconds',
