@@ -1,0 +1,293 @@
+/**
+ * The alert webhook (issue 5): every security event is POSTed, signed, to a real local receiver;
+ * failures are retried with backoff; a receiver that hangs never delays the request that raised
+ * the event; closing the app cancels what is pending. Receivers check signatures with
+ * `verifyAlertSignature`, which refuses tampered bodies, stale timestamps and other secrets.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { uuidv7 } from 'uuidv7';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, logCollector, type TestContext } from '../../test/support/app.js';
+import { AlertSender, SIGNATURE_HEADER, signAlert, verifyAlertSignature } from './alerts.js';
+
+const SECRET = 'alert-webhook-secret-for-tests-0123';
+const TOLERANCE_SECONDS = 300;
+
+type Behavior = 'ok' | 'fail' | 'hang';
+
+interface Received {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  readonly at: number;
+  status: number | undefined;
+  /** The connection went away before this request was answered (the sender aborted). */
+  abandoned: boolean;
+}
+
+interface Receiver {
+  readonly url: string;
+  readonly received: Received[];
+  /** Answers for the next requests, in order; then `fallback`. */
+  readonly plan: Behavior[];
+  fallback: Behavior;
+  close(): Promise<void>;
+}
+
+/** A real HTTP receiver on 127.0.0.1:0 that answers as planned. */
+async function startReceiver(): Promise<Receiver> {
+  const received: Received[] = [];
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r: Received = {
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+        status: undefined,
+        abandoned: false,
+      };
+      received.push(r);
+      res.on('close', () => {
+        if (r.status === undefined) r.abandoned = true;
+      });
+      const behavior = receiver.plan.shift() ?? receiver.fallback;
+      if (behavior === 'hang') {
+        hanging.push(res);
+        return;
+      }
+      r.status = behavior === 'ok' ? 200 : 500;
+      res.writeHead(r.status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const receiver: Receiver = {
+    url: `http://127.0.0.1:${port}/alerts`,
+    received,
+    plan: [],
+    fallback: 'ok',
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return receiver;
+}
+
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function signatureOf(r: Received): string {
+  return String(r.headers[SIGNATURE_HEADER]);
+}
+
+describe('verifyAlertSignature', () => {
+  const body = JSON.stringify({ id: 'x', type: 'unauthorized_burst' });
+  const now = 1_750_000_000;
+
+  it('accepts a fresh signature of the exact body', () => {
+    expect(verifyAlertSignature(SECRET, signAlert(SECRET, body, now), body, 300, now + 10)).toBe(
+      true,
+    );
+  });
+
+  it('refuses a tampered body, another secret, a stale or future timestamp', () => {
+    const header = signAlert(SECRET, body, now);
+    expect(verifyAlertSignature(SECRET, header, `${body} `, 300, now)).toBe(false);
+    expect(verifyAlertSignature(`${SECRET}x`, header, body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, header, body, 300, now + 301)).toBe(false);
+    expect(verifyAlertSignature(SECRET, header, body, 300, now - 301)).toBe(false);
+  });
+
+  it('refuses a moved timestamp, malformed and missing headers', () => {
+    const v1 = signAlert(SECRET, body, now).split(',')[1];
+    expect(verifyAlertSignature(SECRET, `t=${now + 1},${v1}`, body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, `t=${now},t=${now},${v1}`, body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, `t=${now}`, body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, String(v1), body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, `t=abc,${v1}`, body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, '', body, 300, now)).toBe(false);
+    expect(verifyAlertSignature(SECRET, undefined, body, 300, now)).toBe(false);
+  });
+
+  it('accepts any one valid v1 among several (secret rotation)', () => {
+    const good = signAlert(SECRET, body, now).split(',')[1];
+    const header = `t=${now},v1=${'0'.repeat(64)},${good}`;
+    expect(verifyAlertSignature(SECRET, header, body, 300, now)).toBe(true);
+  });
+});
+
+describe('alerts from a running app', () => {
+  let receiver: Receiver;
+  let ctx: TestContext;
+  let closed = false;
+
+  /** A wrong password for a fresh address: with one free failure, it raises account_throttled. */
+  const raiseEvent = () =>
+    ctx.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: {
+        email: `nobody-${randomBytes(5).toString('hex')}@example.test`,
+        password: 'not-the-password-at-all-42',
+      },
+    });
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    ctx = await createTestApp({
+      env: {
+        ALERT_WEBHOOK_URL: receiver.url,
+        ALERT_WEBHOOK_SECRET: SECRET,
+        RATE_LIMIT_LOGIN_ACCOUNT_FREE_FAILURES: '1',
+      },
+    });
+  });
+  afterAll(async () => {
+    if (!closed) await ctx?.close();
+    await receiver?.close();
+  });
+
+  it('delivers a signed alert, retrying after the receiver first fails', async () => {
+    receiver.plan.push('fail', 'ok');
+    const res = await raiseEvent();
+    expect(res.statusCode).toBe(401);
+
+    await until(() => receiver.received.length >= 2);
+    const [first, second] = receiver.received as [Received, Received];
+    expect(first.status).toBe(500);
+    expect(second.status).toBe(200);
+    // Backoff: the retry waited about a second.
+    expect(second.at - first.at).toBeGreaterThanOrEqual(900);
+    // The same alert (same id, same bytes), each attempt signed afresh.
+    expect(second.body).toBe(first.body);
+    expect(first.headers['content-type']).toBe('application/json');
+    for (const r of [first, second]) {
+      expect(verifyAlertSignature(SECRET, signatureOf(r), r.body, TOLERANCE_SECONDS)).toBe(true);
+    }
+
+    const alert = JSON.parse(second.body);
+    expect(Object.keys(alert).sort()).toEqual(['at', 'detail', 'id', 'ip', 'type', 'userId']);
+    expect(alert).toMatchObject({
+      type: 'account_throttled',
+      userId: null,
+      ip: '127.0.0.1',
+      detail: { consecutiveFailures: 1 },
+    });
+    expect(new Date(alert.at).toISOString()).toBe(alert.at);
+    const row = await ctx.database.db
+      .selectFrom('security_events')
+      .select(['id', 'type'])
+      .where('id', '=', alert.id)
+      .executeTakeFirst();
+    expect(row).toEqual({ id: alert.id, type: 'account_throttled' });
+
+    await until(() => ctx.logs.some((l) => l.event === 'alert_sent'));
+    const sent = ctx.logs.find((l) => l.event === 'alert_sent');
+    expect(sent).toMatchObject({ level: 30, alertId: alert.id, attempt: 2 });
+    expect(ctx.logs.some((l) => l.event === 'alert_retry' && l.status === 500)).toBe(true);
+    // The URL (webhook URLs often carry a token) and the secret never reach the log.
+    const logText = JSON.stringify(ctx.logs);
+    expect(logText).not.toContain(receiver.url);
+    expect(logText).not.toContain(SECRET);
+    // A delivered alert records nothing more: no security event about the alert itself.
+    const alertRows = await ctx.database.db
+      .selectFrom('security_events')
+      .select('id')
+      .where('type', '=', 'alert_sent')
+      .execute();
+    expect(alertRows).toEqual([]);
+  });
+
+  it('a tampered body or a replay outside the tolerance fails verification', () => {
+    const r = receiver.received.at(-1) as Received;
+    const header = signatureOf(r);
+    const tampered = r.body.replace('"127.0.0.1"', '"10.0.0.1"');
+    expect(tampered).not.toBe(r.body);
+    expect(verifyAlertSignature(SECRET, header, tampered, TOLERANCE_SECONDS)).toBe(false);
+    const t = Number(/t=(\d+)/.exec(header)?.[1]);
+    expect(
+      verifyAlertSignature(SECRET, header, r.body, TOLERANCE_SECONDS, t + TOLERANCE_SECONDS + 1),
+    ).toBe(false);
+  });
+
+  it('a receiver that hangs does not delay the request that raised the event', async () => {
+    const before = receiver.received.length;
+    receiver.plan.push('hang');
+    const started = Date.now();
+    const res = await raiseEvent();
+    expect(res.statusCode).toBe(401);
+    // Waiting on the receiver would have taken at least the sender's 5 s timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The login has answered; the receiver has not (and will not).
+    const hung = () => receiver.received[before];
+    expect(hung()?.status).toBeUndefined();
+    await until(() => hung() !== undefined);
+    const pending = hung() as Received;
+    expect(pending.status).toBeUndefined();
+    expect(pending.abandoned).toBe(false);
+    expect(verifyAlertSignature(SECRET, signatureOf(pending), pending.body, 300)).toBe(true);
+    // Other requests keep being served while the delivery hangs.
+    const live = await ctx.app.inject({ method: 'GET', url: '/health/live' });
+    expect(live.statusCode).toBe(200);
+  });
+
+  it('closing the app aborts deliveries in flight and cancels pending retries', async () => {
+    const hung = receiver.received.at(-1) as Received;
+    receiver.fallback = 'fail';
+    const before = receiver.received.length;
+    expect((await raiseEvent()).statusCode).toBe(401);
+    await until(
+      () => receiver.received.length > before && receiver.received.at(-1)?.status === 500,
+    );
+    // That delivery now waits a second for its retry.
+
+    const started = Date.now();
+    await ctx.close();
+    closed = true;
+    expect(Date.now() - started).toBeLessThan(5000);
+    await until(() => hung.abandoned, 3000);
+    await sleep(2000);
+    expect(receiver.received.length).toBe(before + 1);
+    expect(ctx.logs.some((l) => l.event === 'alerts_abandoned')).toBe(true);
+  });
+});
+
+describe('AlertSender queue bound', () => {
+  it('drops the oldest alert beyond the bound, with a warning', async () => {
+    const receiver = await startReceiver();
+    receiver.fallback = 'hang';
+    const { stream, lines } = logCollector();
+    const sender = new AlertSender({ url: receiver.url, secret: SECRET }, pino(stream), {
+      maxQueue: 2,
+      concurrency: 1,
+    });
+    try {
+      const ids = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+      for (const id of ids) sender.send({ id, type: 'unauthorized_burst', at: new Date() });
+      await sleep(50);
+      const dropped = lines.filter((l) => l.event === 'alert_dropped');
+      expect(dropped.map((l) => l.alertId)).toEqual([ids[0], ids[1]]);
+      expect(dropped.every((l) => l.level === 40)).toBe(true);
+      // The newest two remain: one in flight (hanging), one waiting for a slot.
+      await until(() => receiver.received.length === 1);
+      expect(JSON.parse((receiver.received[0] as Received).body).id).toBe(ids[2]);
+    } finally {
+      sender.close();
+      await receiver.close();
+    }
+  });
+});

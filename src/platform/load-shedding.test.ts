@@ -1,0 +1,58 @@
+/**
+ * Load shedding (issue 5): while the event loop is saturated, requests get our problem+json 503
+ * `overloaded` with `Retry-After` at once; the liveness probe still answers; once the loop
+ * recovers, requests are served again. TEST_ENV turns shedding off (inject loops saturate the
+ * loop); this file turns it back on with the production thresholds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestContext } from '../../test/support/app.js';
+import { LOAD_SAMPLE_INTERVAL_MS } from './load-shedding.js';
+
+let ctx: TestContext;
+beforeAll(async () => {
+  ctx = await createTestApp({
+    env: {
+      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '1000',
+      LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: '0.98',
+    },
+  });
+});
+afterAll(async () => ctx?.close());
+
+/** Keeps the loop busy for `ms`, yielding only through setImmediate (timers still fire). */
+async function saturate(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const slice = Date.now() + 20;
+    while (Date.now() < slice) {
+      // busy
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('load shedding', () => {
+  it('is installed without adding a route (default deny stays satisfied)', () => {
+    expect(ctx.app.routeAccess().some((r) => r.url === '/status')).toBe(false);
+  });
+
+  it('refuses with 503 overloaded and Retry-After while the loop is saturated', async () => {
+    // Longer than two samples, so the latest sample lies wholly inside the busy period.
+    await saturate(LOAD_SAMPLE_INTERVAL_MS * 2.3);
+    const refused = await ctx.app.inject({ method: 'GET', url: '/auth/me' });
+    const live = await ctx.app.inject({ method: 'GET', url: '/health/live' });
+
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toMatchObject({ code: 'overloaded', status: 503 });
+    expect(live.statusCode).toBe(200);
+  });
+
+  it('serves again once the loop recovers', async () => {
+    await new Promise((r) => setTimeout(r, LOAD_SAMPLE_INTERVAL_MS * 2.5));
+    const res = await ctx.app.inject({ method: 'GET', url: '/auth/me' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('unauthorized');
+  });
+});
