@@ -1,0 +1,366 @@
+/**
+ * `npm run bench:flood [-- --seconds 20 --connections 50 --no-readme]` (issue 5, "Done when"):
+ * a credential-stuffing flood of wrong-password logins for many accounts from many client
+ * addresses (X-Forwarded-For behind TRUST_PROXY=127.0.0.1) while one legitimate user, on a known
+ * device, logs in every 250 ms. Run twice in one go: with the protections at their defaults and
+ * without them (every RATE_LIMIT_* very high, HASH_QUEUE large). Reports the legitimate user's
+ * success rate and latency, the flood's status mix and the server's CPU, prints a table and
+ * writes it into bench/README.md (its own section only).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { simpleParser } from 'mailparser';
+import { cpuTimeUs } from './lib/cpu-time.js';
+import {
+  type FloodOptions,
+  type FloodResult,
+  RESULT_PREFIX,
+  STARTED_LINE,
+} from './lib/flood-protocol.js';
+import { type ServerHandle, startServer } from './lib/server.js';
+import { fmt, pct } from './lib/stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: process.env.BENCH_FLOOD_SECONDS ?? '20' },
+    connections: { type: 'string', default: '50' },
+    baseline: { type: 'string', default: '3' },
+    'no-readme': { type: 'boolean', default: false },
+  },
+});
+const FLOOD_SECONDS = Number(args.seconds);
+const CONNECTIONS = Number(args.connections);
+const BASELINE_SECONDS = Number(args.baseline);
+const LEGIT_INTERVAL_MS = 250;
+const LEGIT_IP = '192.0.2.10';
+const LEGIT_PASSWORD = 'quiet-harbor-lamps-glow-at-7-dusk';
+const FLOOD_ACCOUNTS = 5000;
+const FLOOD_ADDRESSES = 250;
+const VICTIM_SHARE = 0.1;
+const TARGET_P99_MS = 250;
+
+const here = (path: string) => new URL(path, import.meta.url).pathname;
+
+const BASE_ENV: Record<string, string> = {
+  NODE_ENV: 'development',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  // The flood's many clients are named by X-Forwarded-For from a "proxy" on loopback.
+  TRUST_PROXY: '127.0.0.1',
+};
+
+const HIGH = '10000000';
+const UNPROTECTED_ENV: Record<string, string> = {
+  RATE_LIMIT_GLOBAL_PER_MINUTE: HIGH,
+  RATE_LIMIT_LOGIN_IP_FAILURES: HIGH,
+  RATE_LIMIT_LOGIN_ACCOUNT_FREE_FAILURES: '1000',
+  RATE_LIMIT_LOGIN_ACCOUNT_MAX_BACKOFF_SECONDS: '1',
+  RATE_LIMIT_REGISTER_PER_HOUR: HIGH,
+  RATE_LIMIT_FORGOT_PER_HOUR: HIGH,
+  RATE_LIMIT_TOKEN_PER_HOUR: HIGH,
+  RATE_LIMIT_REFRESH_PER_MINUTE: HIGH,
+  HASH_QUEUE: '10000',
+  // Load shedding off too (0 = off).
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+  LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: '0',
+};
+
+interface Scenario {
+  readonly name: string;
+  readonly env: Record<string, string>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'with protections (defaults)', env: {} },
+  { name: 'without (limits and load shedding off, HASH_QUEUE=10000)', env: UNPROTECTED_ENV },
+];
+
+interface LegitStats {
+  attempts: number;
+  ok: number;
+  /** Latencies of the successful logins, ms. */
+  latencies: number[];
+  /** Failed attempts by status (or error name). */
+  failures: Record<string, number>;
+}
+
+interface Outcome {
+  readonly scenario: Scenario;
+  readonly baseline: LegitStats;
+  readonly legit: LegitStats;
+  readonly flood: FloodResult;
+  /** Server CPU during the flood, in % of one core. */
+  readonly cpuPercent: number | undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+async function post(origin: string, path: string, body: unknown, headers = {}) {
+  return fetch(`${origin}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': LEGIT_IP, ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
+/** The verification token from the dev outbox (DATA_DIR/outbox/*.eml). */
+async function verificationToken(dataDir: string, email: string): Promise<string> {
+  const outbox = join(dataDir, 'outbox');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    for (const file of existsSync(outbox) ? readdirSync(outbox) : []) {
+      const mail = await simpleParser(readFileSync(join(outbox, file)));
+      const to = mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
+      const link = /https?:\/\/\S+\/verify-email\?token=([^\s"'<>]+)/.exec(mail.text ?? '');
+      if (to === email && link?.[1]) return decodeURIComponent(link[1]);
+    }
+    await sleep(100);
+  }
+  throw new Error(`no verification mail for ${email} in ${outbox}`);
+}
+
+/**
+ * Waits until readiness answers 200. It is not exempt from load shedding, so right after boot
+ * (a busy event-loop sample) it says 503 for a moment, as every other route would.
+ */
+async function waitReady(origin: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(`${origin}/health/ready`).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`not ready: ${res?.status}`);
+    await sleep(250);
+  }
+}
+
+/** Registers, verifies (through the outbox) and logs in once: returns the device cookie. */
+async function legitimateUser(server: ServerHandle, dataDir: string, email: string) {
+  await waitReady(server.origin);
+  const registered = await post(server.origin, '/auth/register', {
+    email,
+    password: LEGIT_PASSWORD,
+    displayName: 'Legit User',
+  });
+  if (registered.status !== 202) throw new Error(`register: ${registered.status}`);
+  const token = await verificationToken(dataDir, email);
+  const verified = await post(server.origin, '/auth/verify-email', { token });
+  if (verified.status !== 200) throw new Error(`verify: ${verified.status}`);
+  const login = await post(server.origin, '/auth/login', { email, password: LEGIT_PASSWORD });
+  if (login.status !== 200) throw new Error(`first login: ${login.status}`);
+  const device = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0] ?? '')
+    .find((c) => /^(__Host-)?bastion_device=./.test(c));
+  if (!device) throw new Error('no device cookie');
+  return device;
+}
+
+/** The legitimate user logging in every 250 ms (or right after a slower login) for `ms`. */
+async function legitLoop(origin: string, email: string, cookie: string, ms: number) {
+  const stats: LegitStats = { attempts: 0, ok: 0, latencies: [], failures: {} };
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const started = performance.now();
+    let outcome: string;
+    try {
+      const res = await post(
+        origin,
+        '/auth/login',
+        { email, password: LEGIT_PASSWORD },
+        { cookie },
+      );
+      await res.arrayBuffer();
+      outcome = String(res.status);
+    } catch (err) {
+      outcome = (err as Error).name;
+    }
+    const elapsed = performance.now() - started;
+    stats.attempts++;
+    if (outcome === '200') {
+      stats.ok++;
+      stats.latencies.push(elapsed);
+    } else {
+      stats.failures[outcome] = (stats.failures[outcome] ?? 0) + 1;
+    }
+    await sleep(Math.max(0, LEGIT_INTERVAL_MS - elapsed));
+  }
+  return stats;
+}
+
+/** Starts the flood client; `started` resolves once it is about to open its connections. */
+function runFlood(options: FloodOptions): { started: Promise<void>; done: Promise<FloodResult> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', here('./lib/flood-client.ts'), JSON.stringify(options)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let result: FloodResult | undefined;
+  let onStart: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    onStart = resolve;
+  });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line === STARTED_LINE) onStart();
+    if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
+  });
+  const done = new Promise<FloodResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      result ? resolve(result) : reject(new Error(`flood client exited ${code} without a result`)),
+    );
+  });
+  // A client that dies before starting must not leave the caller waiting.
+  void done.catch(() => {}).finally(onStart);
+  return { started, done };
+}
+
+async function runScenario(scenario: Scenario): Promise<Outcome> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bastion-flood-'));
+  const env = { ...BASE_ENV, ...scenario.env, DATA_DIR: dataDir };
+  const server = await startServer(scenario.name, here('./servers/bastion-flood.ts'), {
+    env: { BASTION_FLOOD_ENV: JSON.stringify(env) },
+    timeoutMs: 120_000,
+  });
+  try {
+    const email = `legit-${Date.now()}@bench.example`;
+    const cookie = await legitimateUser(server, dataDir, email);
+    const baseline = await legitLoop(server.origin, email, cookie, BASELINE_SECONDS * 1000);
+
+    const flood = runFlood({
+      origin: server.origin,
+      seconds: FLOOD_SECONDS,
+      connections: CONNECTIONS,
+      accounts: FLOOD_ACCOUNTS,
+      addresses: FLOOD_ADDRESSES,
+      victim: email,
+      victimShare: VICTIM_SHARE,
+    });
+    await flood.started;
+    const cpuStart = cpuTimeUs(server.child.pid);
+    const wallStart = performance.now();
+    // Let the flood's connections open before measuring the user against it.
+    await sleep(500);
+    const legit = await legitLoop(server.origin, email, cookie, (FLOOD_SECONDS - 1) * 1000);
+    const floodResult = await flood.done;
+    const cpuEnd = cpuTimeUs(server.child.pid);
+    const wallUs = (performance.now() - wallStart) * 1000;
+    const cpuPercent =
+      cpuStart !== undefined && cpuEnd !== undefined
+        ? ((cpuEnd - cpuStart) / wallUs) * 100
+        : undefined;
+    return { scenario, baseline, legit, flood: floodResult, cpuPercent };
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const ms = (n: number) => (Number.isNaN(n) ? '-' : `${Math.round(n)} ms`);
+
+function table(outcomes: readonly Outcome[]): string {
+  const head = [
+    'run',
+    'legit ok',
+    'legit p50',
+    'legit p99',
+    'legit alone p50 / p99',
+    'flood req/s',
+    'flood 401 / 429 / 503 / other',
+    'server CPU',
+  ];
+  const rows = outcomes.map((o) => {
+    const s = o.flood.statuses;
+    const known = (s['401'] ?? 0) + (s['429'] ?? 0) + (s['503'] ?? 0);
+    const other = o.flood.requests - known + o.flood.socketErrors;
+    const fails = Object.entries(o.legit.failures)
+      .map(([k, v]) => `${v}x${k}`)
+      .join(' ');
+    return [
+      o.scenario.name,
+      `${o.legit.ok}/${o.legit.attempts} (${pct(o.legit.ok / Math.max(1, o.legit.attempts))})${fails ? ` ${fails}` : ''}`,
+      ms(percentile(o.legit.latencies, 50)),
+      ms(percentile(o.legit.latencies, 99)),
+      `${ms(percentile(o.baseline.latencies, 50))} / ${ms(percentile(o.baseline.latencies, 99))}`,
+      fmt(o.flood.requests / o.flood.seconds),
+      `${fmt(s['401'] ?? 0)} / ${fmt(s['429'] ?? 0)} / ${fmt(s['503'] ?? 0)} / ${fmt(other)}`,
+      o.cpuPercent === undefined ? '-' : `${Math.round(o.cpuPercent)}%`,
+    ];
+  });
+  const lines = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+const SECTION = '## Credential-stuffing flood (`npm run bench:flood`)';
+
+/** Replaces this benchmark's section of bench/README.md (or appends it); nothing else. */
+function writeReadme(body: string): void {
+  const path = here('./README.md');
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const start = current.indexOf(SECTION);
+  const section = `${SECTION}\n\n${body.trim()}\n`;
+  let next: string;
+  if (start === -1) {
+    next = `${current.trimEnd()}\n\n${section}`;
+  } else {
+    const after = current.indexOf('\n## ', start + SECTION.length);
+    next =
+      current.slice(0, start) + section + (after === -1 ? '' : `\n${current.slice(after + 1)}`);
+  }
+  writeFileSync(path, next);
+}
+
+const startedAt = new Date();
+const load = () => loadavg()[0]?.toFixed(2);
+const setup =
+  `${availableParallelism()} CPUs, load average ${load()} at start; Node ${process.version}. ` +
+  `Bastion in its own process: NODE_ENV=development, PGlite in a temp DATA_DIR, in-memory state, ` +
+  `LOG_LEVEL=info to /dev/null, argon2id 19456 KiB / t=2 / p=1 (the defaults), ` +
+  `TRUST_PROXY=127.0.0.1. Flood (autocannon, own process): ${CONNECTIONS} connections for ` +
+  `${FLOOD_SECONDS} s of wrong-password logins, ${fmt(FLOOD_ACCOUNTS)} accounts ` +
+  `(${pct(VICTIM_SHARE)} of guesses against the legitimate user) from ${FLOOD_ADDRESSES} ` +
+  `X-Forwarded-For addresses. Legitimate user: its own address, a device cookie from an earlier ` +
+  `login, one login every ${LEGIT_INTERVAL_MS} ms; "alone" is ${BASELINE_SECONDS} s before the flood.`;
+console.log(setup);
+
+const outcomes: Outcome[] = [];
+for (const scenario of SCENARIOS) {
+  console.log(`\n${scenario.name} ...`);
+  const outcome = await runScenario(scenario);
+  outcomes.push(outcome);
+  console.log(
+    `  legit ${outcome.legit.ok}/${outcome.legit.attempts}, ` +
+      `p99 ${ms(percentile(outcome.legit.latencies, 99))}, flood ${JSON.stringify(outcome.flood.statuses)}`,
+  );
+}
+
+const result = table(outcomes);
+const protectedRun = outcomes[0] as Outcome;
+const p99 = percentile(protectedRun.legit.latencies, 99);
+const met = protectedRun.legit.ok === protectedRun.legit.attempts && p99 < TARGET_P99_MS;
+const verdict =
+  `Target with protections: 100% legitimate success and p99 < ${TARGET_P99_MS} ms: ` +
+  `${met ? 'met' : 'NOT met'} (${pct(protectedRun.legit.ok / Math.max(1, protectedRun.legit.attempts))}, p99 ${ms(p99)}). ` +
+  `Load average ${load()} at the end.`;
+console.log(`\n${result}\n\n${verdict}`);
+
+if (!args['no-readme']) {
+  writeReadme(
+    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC. ${setup}\n\n${result}\n\n${verdict}\n\n` +
+      'CPU is the server process (all threads) in % of one core during the flood. ' +
+      'The "without" run still hashes on the bounded pool (at most one hash per core, device ' +
+      'cookies ahead of the queue), which no setting turns off; only its queue is unbounded.',
+  );
+}

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench [-- options]`: each scenario against bare Fastify, both servers in their own
+ * child process, rounds interleaved A B A B..., medians and the median per-round ratio.
+ *   --rounds 5 --seconds 5 --warmup 1 --connections 50 --scenario <name> (repeatable)
+ *   --tool wrk|autocannon   --no-pin (no taskset)   --profile (CPU profile of one run each)
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { BENCH_GLOBAL_RATE_LIMIT } from './lib/bastion-env.js';
+import { cpuTimeUs } from './lib/cpu-time.js';
+import { pinSelf, placement } from './lib/cpus.js';
+import { type LoadRequest, pickTool, runLoad, warmUp } from './lib/load.js';
+import { profileScenario } from './lib/profile-run.js';
+import type { Scenario, ScenarioRequests } from './lib/scenario.js';
+import { type ServerHandle, startAll, startServer } from './lib/server.js';
+import { fmt, interleave, median, pct } from './lib/stats.js';
+import { scenarios } from './scenarios.js';
+
+const TARGET = 0.65;
+/** Before round 1, each side serves this many requests (JIT, lazily built state) ... */
+const FIRST_WARMUP_REQUESTS = 20_000;
+/** ... or runs this long, whichever comes first. */
+const FIRST_WARMUP_MAX_S = 20;
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    scenario: { type: 'string', multiple: true },
+    tool: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const rounds = Number(args.rounds);
+const seconds = Number(args.seconds);
+const warmup = Number(args.warmup);
+const connections = Number(args.connections);
+const tool = pickTool(args.tool ?? process.env.BENCH_TOOL);
+const cpus = placement(!args['no-pin']);
+if (tool === 'autocannon') pinSelf(cpus.load);
+const selected = args.scenario
+  ? scenarios.filter((s) => args.scenario?.includes(s.name))
+  : scenarios;
+if (selected.length === 0) throw new Error(`no scenario named ${args.scenario?.join(', ')}`);
+
+/** Other work on the machine skews absolute numbers; the load average says how much. */
+const load1 = () => `load average ${loadavg()[0]?.toFixed(2)}`;
+const entry = (file: string) => new URL(`./servers/${file}`, import.meta.url).pathname;
+
+console.log(
+  `load: ${tool}${tool === 'wrk' ? ' (-t1)' : ''}, ${connections} connections, ` +
+    `first warm-up ${fmt(FIRST_WARMUP_REQUESTS)} requests (at most ${FIRST_WARMUP_MAX_S} s), ` +
+    `then ${rounds} rounds x (${warmup} s warm-up + ${seconds} s) per side, ` +
+    '127.0.0.1\n' +
+    `cpus: ${cpus.server ? `server on CPU ${cpus.server}, load on CPU ${cpus.load}` : 'not pinned'}; ${load1()}\n` +
+    `bastion: NODE_ENV=development LOG_LEVEL=info (to /dev/null), PGlite in a temp DATA_DIR, ` +
+    `RATE_LIMIT_GLOBAL_PER_MINUTE=${BENCH_GLOBAL_RATE_LIMIT} (raised: all load is from one address), ` +
+    'LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION=1 (a saturating run must not be shed)',
+);
+
+async function check(server: ServerHandle, path: string, req: LoadRequest | undefined, want = 200) {
+  const res = await fetch(`${server.origin}${path}`, {
+    method: req?.method ?? 'GET',
+    headers: req?.headers,
+    body: req?.body,
+  });
+  if (res.status !== want) {
+    throw new Error(`${server.name} ${path}: status ${res.status}, expected ${want}`);
+  }
+}
+
+interface Run {
+  readonly rps: number;
+  /** Server CPU µs per request (user + system), NaN without /proc. */
+  readonly cpuUs: number;
+}
+
+async function load(
+  server: ServerHandle,
+  path: string,
+  req: LoadRequest | undefined,
+): Promise<Run> {
+  const base = { url: `${server.origin}${path}`, tool, connections, cpus: cpus.load, request: req };
+  if (warmup > 0) await runLoad({ ...base, seconds: warmup });
+  const cpuBefore = cpuTimeUs(server.child.pid);
+  const result = await runLoad({ ...base, seconds });
+  const cpuAfter = cpuTimeUs(server.child.pid);
+  if (result.errorResponses > 0 || result.socketErrors > 0) {
+    console.warn(
+      `  ! ${server.name}: ${result.errorResponses} error responses, ${result.socketErrors} socket errors`,
+    );
+  }
+  const cpuUs =
+    cpuBefore === undefined || cpuAfter === undefined
+      ? Number.NaN
+      : (cpuAfter - cpuBefore) / result.requests;
+  return { rps: result.requestsPerSec, cpuUs };
+}
+
+const side = (r: Run) => `${fmt(r.rps).padStart(7)} req/s ${r.cpuUs.toFixed(1).padStart(6)} µs`;
+
+async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHandle) {
+  const reqs: ScenarioRequests = (await scenario.setup?.({ bare, bastion })) ?? {};
+  await check(bare, scenario.barePath, reqs.bare);
+  await check(bastion, scenario.bastionPath, reqs.bastion, scenario.expectStatus);
+  console.log(`\n== ${scenario.name}: ${scenario.description}`);
+  console.log(
+    `   A = bare Fastify ${scenario.barePath}, B = Bastion ${scenario.bastionPath}; ` +
+      'µs = server CPU time per request',
+  );
+  for (const [server, path, request] of [
+    [bare, scenario.barePath, reqs.bare],
+    [bastion, scenario.bastionPath, reqs.bastion],
+  ] as const) {
+    const url = `${server.origin}${path}`;
+    await warmUp(
+      { url, tool, connections, cpus: cpus.load, request },
+      FIRST_WARMUP_REQUESTS,
+      FIRST_WARMUP_MAX_S,
+    );
+  }
+  const runs: Record<'A' | 'B', Run[]> = { A: [], B: [] };
+  for (const { round, variant } of interleave(rounds, ['A', 'B'] as const)) {
+    runs[variant].push(
+      variant === 'A'
+        ? await load(bare, scenario.barePath, reqs.bare)
+        : await load(bastion, scenario.bastionPath, reqs.bastion),
+    );
+    if (variant === 'B') {
+      const [a, b] = [runs.A[round - 1] as Run, runs.B[round - 1] as Run];
+      console.log(
+        `   round ${round}:  A ${side(a)}   B ${side(b)}   B/A ${pct(b.rps / a.rps)}   ` +
+          `CPU A/B ${pct(a.cpuUs / b.cpuUs)}`,
+      );
+    }
+  }
+  const med = (v: 'A' | 'B'): Run => ({
+    rps: median(runs[v].map((r) => r.rps)),
+    cpuUs: median(runs[v].map((r) => r.cpuUs)),
+  });
+  const ratio = median(runs.B.map((b, i) => b.rps / (runs.A[i] as Run).rps));
+  const cpuRatio = median(runs.B.map((b, i) => (runs.A[i] as Run).cpuUs / b.cpuUs));
+  console.log(
+    `   median:   A ${side(med('A'))}   B ${side(med('B'))}   B/A ${pct(ratio)}   CPU A/B ${pct(cpuRatio)}\n` +
+      `   => Bastion at ${pct(ratio)} of bare Fastify's requests/s (median of per-round ratios); ` +
+      `target >= ${pct(TARGET)}: ${ratio >= TARGET ? 'met' : 'NOT met'} (${load1()})`,
+  );
+}
+
+const start = (name: string, file: string, nodeArgs: string[] = [], env = {}) =>
+  startServer(name, entry(file), { cpus: cpus.server, nodeArgs, env });
+
+if (args.profile) {
+  for (const scenario of selected) {
+    await profileScenario(scenario, { start, tool, seconds, connections, cpus: cpus.load });
+  }
+} else {
+  const [bare, bastion] = (await startAll([
+    start('bare', 'bare.ts'),
+    start('bastion', 'bastion.ts'),
+  ])) as [ServerHandle, ServerHandle];
+  try {
+    for (const scenario of selected) await measure(scenario, bare, bastion);
+  } finally {
+    await Promise.all([bare.stop(), bastion.stop()]);
+  }
+}

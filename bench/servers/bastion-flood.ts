@@ -1,0 +1,29 @@
+/**
+ * Bastion for the flood benchmark (bench/flood.ts): the real app with the real argon2id cost,
+ * embedded PGlite in the DATA_DIR the parent chose (its dev outbox holds the verification mail),
+ * in-memory shared state, info logs to /dev/null. The whole environment comes from
+ * BASTION_FLOOD_ENV (JSON), never from the caller's shell, so a stray DATABASE_URL or REDIS_URL
+ * cannot change what is measured.
+ */
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { migrateToLatest } from '../../src/platform/db/database.js';
+import { openDeps } from '../../src/platform/deps.js';
+import { announce } from '../lib/server.js';
+
+const env = JSON.parse(process.env.BASTION_FLOOD_ENV ?? '{}') as Record<string, string>;
+const config = loadConfig(env);
+const deps = await openDeps(config);
+await migrateToLatest(deps.database.db);
+const logStream = pino.destination({ dest: '/dev/null', sync: true });
+const app = await buildApp(config, { db: deps.database.db, state: deps.state, logStream });
+await app.listen({ host: config.host, port: config.port });
+announce((app.server.address() as { port: number }).port);
+
+process.once('SIGTERM', () => {
+  void app
+    .close()
+    .then(() => deps.close())
+    .finally(() => process.exit(0));
+});

@@ -1,0 +1,32 @@
+/**
+ * (B) Bastion's real app: `buildApp(loadConfig(env), deps)` with every global hook and plugin,
+ * embedded PGlite in a temporary DATA_DIR (migrated, as main.ts does), in-memory shared state,
+ * and info-level logs written to /dev/null through a synchronous pino destination (as stdout is).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { type App, buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { migrateToLatest } from '../../src/platform/db/database.js';
+import { type OpenedDeps, openDeps } from '../../src/platform/deps.js';
+import { BASTION_BENCH_ENV } from '../lib/bastion-env.js';
+import { announce, onStop } from '../lib/server.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'bastion-bench-'));
+process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+let deps: OpenedDeps | undefined;
+let app: App | undefined;
+onStop(async () => {
+  await app?.close();
+  await deps?.close();
+});
+
+const config = loadConfig({ ...BASTION_BENCH_ENV, DATA_DIR: dataDir });
+deps = await openDeps(config);
+await migrateToLatest(deps.database.db);
+const logStream = pino.destination({ dest: '/dev/null', sync: true });
+app = await buildApp(config, { db: deps.database.db, state: deps.state, logStream });
+await app.listen({ host: config.host, port: config.port });
+announce((app.server.address() as { port: number }).port);
