@@ -147,7 +147,7 @@ describe('config: a real production process without its requirements', () => {
       cwd: join(import.meta.dirname, '..'),
       env,
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000, // generous: a loaded CI machine starts tsx slowly
     });
     expect(run.status).not.toBe(0);
     expect(run.status).not.toBeNull(); // exited by itself, not killed by the timeout
@@ -157,5 +157,5 @@ describe('config: a real production process without its requirements', () => {
     }
     expectNoValues(output, { a: SECRETS.KEY_ENCRYPTION_KEY, b: SECRETS.SMTP_URL });
     expect(output).not.toMatch(/\n\s+at /); // no stack trace
-  });
+  }, 90_000);
 });

@@ -65,7 +65,7 @@ function status(port: number, path: string): Promise<number> {
   });
 }
 
-async function waitUntilLive(server: Server, port: number, timeoutMs = 90_000): Promise<void> {
+async function waitUntilLive(server: Server, port: number, timeoutMs = 240_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void server.exited.then((code) => {
@@ -96,7 +96,7 @@ beforeAll(async () => {
   port = await freePort();
   server = startServer(port);
   await waitUntilLive(server, port);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   if (server?.child.exitCode === null) {
@@ -109,14 +109,14 @@ afterAll(async () => {
 describe('attack: a second process on a data directory in use', () => {
   it('exits non-zero saying the directory is in use, leaving the first server alone', async () => {
     const second = startServer(await freePort());
-    const code = await Promise.race([second.exited, sleep(60_000).then(() => 'timeout')]);
+    const code = await Promise.race([second.exited, sleep(120_000).then(() => 'timeout')]);
     if (code === 'timeout') second.child.kill('SIGKILL');
     expect(code).not.toBe('timeout');
     expect(code).not.toBe(0);
     expect(second.output()).toMatch(/in use/);
     expect(second.output()).toContain(String(server.child.pid));
     expect(await status(port, '/health/live')).toBe(200);
-  }, 70_000);
+  }, 150_000);
 });
 
 describe('graceful shutdown', () => {
@@ -145,8 +145,15 @@ describe('graceful shutdown', () => {
 
     server.child.kill('SIGTERM');
     await sleep(300);
-    expect(server.child.exitCode).toBeNull(); // still running: the request holds it
-    expect(await connectionRefused(port)).toBe(true);
+    // The listener closes at once (polled, for a loaded machine); the request holds the process.
+    let refused = await connectionRefused(port);
+    for (let i = 0; !refused && i < 50; i++) {
+      await sleep(100);
+      refused = await connectionRefused(port);
+    }
+    expect(refused).toBe(true);
+    expect(server.child.exitCode).toBeNull();
+    expect(received).toBe('');
 
     socket.write(body.slice(8));
     const deadline = Date.now() + 5000;
@@ -160,8 +167,8 @@ describe('graceful shutdown', () => {
     expect(Buffer.byteLength(payload)).toBe(length); // complete, not cut off
     expect(JSON.parse(payload).code).toBe('not_found');
 
-    const code = await Promise.race([server.exited, sleep(10_000).then(() => 'timeout')]);
+    const code = await Promise.race([server.exited, sleep(20_000).then(() => 'timeout')]);
     expect(code).toBe(0);
     expect(existsSync(join(dataDir, 'bastion.lock'))).toBe(false);
-  }, 30_000);
+  }, 60_000);
 });
