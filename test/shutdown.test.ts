@@ -37,6 +37,9 @@ function startServer(port: number): Server {
     PORT: String(port),
     DATA_DIR: dataDir,
     SHUTDOWN_TIMEOUT_MS: '8000',
+    // This test is about shutdown: on a starved machine load shedding would rightly answer 503.
+    LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+    LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: '0',
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
