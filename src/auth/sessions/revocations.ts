@@ -1,8 +1,9 @@
 /**
  * Which sessions are revoked, known in-process so the token gate never needs a database call.
  * A revocation is written to the database (source of truth) by the caller, then announced here:
- * stored in shared state and published, so every instance adds it to its own set within
- * moments. Entries live as long as an access token can, after which the token is dead anyway.
+ * published, so every instance adds it to its own set within moments; an instance that starts
+ * later reads recent revocations from the database. Entries live as long as an access token
+ * can, after which the token is dead anyway.
  */
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/database.js';
@@ -71,7 +72,6 @@ export class Revocations {
         // A metrics listener's failure must never stop a revocation.
       }
     }
-    await Promise.all(sessionIds.map((sid) => this.state.set(`revoked:${sid}`, '1', this.ttlMs)));
     // Batches keep one message under Redis's comfortable size even for users with many sessions.
     for (let i = 0; i < sessionIds.length; i += 500) {
       await this.state.publish(REVOCATIONS_CHANNEL, sessionIds.slice(i, i + 500).join(','));
