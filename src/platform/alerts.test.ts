@@ -13,6 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, logCollector, type TestContext } from '../../test/support/app.js';
 import { AlertSender, SIGNATURE_HEADER, signAlert, verifyAlertSignature } from './alerts.js';
 
+/** Building an app takes tens of seconds on a loaded two-core machine. */
+const BUILD_TIMEOUT_MS = 180_000;
+
 const SECRET = 'alert-webhook-secret-for-tests-0123';
 const TOLERANCE_SECONDS = 300;
 
@@ -155,7 +158,7 @@ describe('alerts from a running app', () => {
         RATE_LIMIT_LOGIN_ACCOUNT_FREE_FAILURES: '1',
       },
     });
-  });
+  }, BUILD_TIMEOUT_MS);
   afterAll(async () => {
     if (!closed) await ctx?.close();
     await receiver?.close();

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/support/app.js';
 import { LOAD_SAMPLE_INTERVAL_MS } from './load-shedding.js';
 
+/** Building an app takes tens of seconds on a loaded two-core machine. */
+const BUILD_TIMEOUT_MS = 180_000;
+
 let ctx: TestContext;
 beforeAll(async () => {
   ctx = await createTestApp({
@@ -16,7 +19,7 @@ beforeAll(async () => {
       LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: '0.98',
     },
   });
-});
+}, BUILD_TIMEOUT_MS);
 afterAll(async () => ctx?.close());
 
 /** Keeps the loop busy for `ms`, yielding only through setImmediate (timers still fire). */

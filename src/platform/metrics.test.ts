@@ -11,6 +11,9 @@ import { createTestApp, TEST_ARGON2, type TestContext } from '../../test/support
 import { bearer, login, STRONG_PASSWORD, uniqueEmail } from '../../test/support/auth.js';
 import type { Db } from './db/database.js';
 
+/** Building an app takes tens of seconds on a loaded two-core machine. */
+const BUILD_TIMEOUT_MS = 180_000;
+
 const TOKEN = 'metrics-scraper-token-0123456789';
 const ARGON2ID = 2;
 
@@ -56,7 +59,7 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     ctx = await createTestApp({
       env: { METRICS_TOKEN: TOKEN, RATE_LIMIT_LOGIN_ACCOUNT_FREE_FAILURES: '2' },
     });
-  });
+  }, BUILD_TIMEOUT_MS);
   afterAll(async () => ctx?.close());
 
   it('refuses a scrape without a token with 401 unauthorized', async () => {
@@ -158,30 +161,34 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     ).toBe(1);
   });
 
-  it('keeps each app to its own registry: a second app starts from zero', async () => {
-    const other = await createTestApp({
-      env: { METRICS_TOKEN: TOKEN },
-      database: ctx.database,
-      state: ctx.state,
-    });
-    try {
-      const text = (
-        await other.app.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) })
-      ).body;
-      expect(text).not.toContain('route="/auth/sessions/:id"');
-      expect(text).not.toContain('bastion_login_outcomes_total{');
-      expect(sample(text, 'bastion_revocations_total')).toBe(0);
-    } finally {
-      await other.close();
-    }
-  });
+  it(
+    'keeps each app to its own registry: a second app starts from zero',
+    async () => {
+      const other = await createTestApp({
+        env: { METRICS_TOKEN: TOKEN },
+        database: ctx.database,
+        state: ctx.state,
+      });
+      try {
+        const text = (
+          await other.app.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) })
+        ).body;
+        expect(text).not.toContain('route="/auth/sessions/:id"');
+        expect(text).not.toContain('bastion_login_outcomes_total{');
+        expect(sample(text, 'bastion_revocations_total')).toBe(0);
+      } finally {
+        await other.close();
+      }
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });
 
 describe('GET /metrics without METRICS_TOKEN', () => {
   let ctx: TestContext;
   beforeAll(async () => {
     ctx = await createTestApp();
-  });
+  }, BUILD_TIMEOUT_MS);
   afterAll(async () => ctx?.close());
 
   it('answers 404 not_found, with or without a bearer', async () => {

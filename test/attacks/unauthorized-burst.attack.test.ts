@@ -10,12 +10,15 @@ import {
 } from '../../src/platform/unauthorized-burst.js';
 import { createTestApp, type TestContext } from '../support/app.js';
 
+/** Building an app takes tens of seconds on a loaded two-core machine. */
+const BUILD_TIMEOUT_MS = 180_000;
+
 const BAD_BEARER = { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.forged' };
 
 let ctx: TestContext;
 beforeAll(async () => {
   ctx = await createTestApp();
-});
+}, BUILD_TIMEOUT_MS);
 afterAll(async () => ctx?.close());
 
 async function burstRows(ip?: string) {
