@@ -3,6 +3,7 @@
  * child process, rounds interleaved A B A B..., medians and the median per-round ratio.
  *   --rounds 5 --seconds 5 --warmup 1 --connections 50 --scenario <name> (repeatable)
  *   --tool wrk|autocannon   --no-pin (no taskset)   --profile (CPU profile of one run each)
+ *   --profile-dir <dir> (keep the .cpuprofile files)
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     tool: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
   },
 });
 const rounds = Number(args.rounds);
@@ -154,7 +156,14 @@ const start = (name: string, file: string, nodeArgs: string[] = [], env = {}) =>
 
 if (args.profile) {
   for (const scenario of selected) {
-    await profileScenario(scenario, { start, tool, seconds, connections, cpus: cpus.load });
+    await profileScenario(scenario, {
+      start,
+      tool,
+      seconds,
+      connections,
+      cpus: cpus.load,
+      keepDir: args['profile-dir'],
+    });
   }
 } else {
   const [bare, bastion] = (await startAll([

@@ -3,7 +3,7 @@
  * run (lib/profiler-hook.ts), then prints busy CPU µs per request by module for A and B (where B's
  * extra time goes) and B's top self-time functions.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +23,8 @@ export interface ProfileOptions {
   readonly seconds: number;
   readonly connections: number;
   readonly cpus: string;
+  /** Keep the .cpuprofile files here (open them in Chrome DevTools); a temp dir otherwise. */
+  readonly keepDir?: string;
 }
 
 const HOOK = new URL('./profiler-hook.ts', import.meta.url).pathname;
@@ -65,7 +67,10 @@ function printModules(a: ProfileSummary, b: ProfileSummary): void {
 
 export async function profileScenario(scenario: Scenario, o: ProfileOptions): Promise<void> {
   if (scenario.setup) throw new Error(`--profile does not run setup yet (${scenario.name})`);
-  const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
+  const dir = o.keepDir
+    ? join(o.keepDir, scenario.name)
+    : mkdtempSync(join(tmpdir(), 'bench-prof-'));
+  mkdirSync(dir, { recursive: true });
   try {
     const a = await profileOne(o, 'bare', 'bare.ts', scenario.barePath, dir);
     const b = await profileOne(o, 'bastion', 'bastion.ts', scenario.bastionPath, dir);
@@ -84,7 +89,8 @@ export async function profileScenario(scenario: Scenario, o: ProfileOptions): Pr
         );
       }
     }
+    if (o.keepDir) console.log(`   profiles: ${dir}/{bare,bastion}.cpuprofile`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
   }
 }
