@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- options]`: each scenario against bare Fastify, both servers in their own
  * child process, rounds interleaved A B A B..., medians and the median per-round ratio.
- *   --rounds 5 --seconds 5 --warmup 1 --connections 50 --scenario <name> (repeatable)
+ *   --rounds 5 --seconds 5 --warmup 1 --connections 50 --scenario <name> (repeatable) --all
  *   --tool wrk|autocannon   --no-pin (no taskset)   --profile (CPU profile of one run each)
  *   --profile-dir <dir> (keep the .cpuprofile files)
  */
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     scenario: { type: 'string', multiple: true },
+    all: { type: 'boolean', default: false },
     tool: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -44,7 +45,7 @@ const cpus = placement(!args['no-pin']);
 if (tool === 'autocannon') pinSelf(cpus.load);
 const selected = args.scenario
   ? scenarios.filter((s) => args.scenario?.includes(s.name))
-  : scenarios;
+  : scenarios.filter((s) => args.all || !s.optional);
 if (selected.length === 0) throw new Error(`no scenario named ${args.scenario?.join(', ')}`);
 
 /** Other work on the machine skews absolute numbers; the load average says how much. */

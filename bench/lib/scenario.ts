@@ -22,6 +22,8 @@ export interface Scenario {
   readonly barePath: string;
   /** Status every measured response must have (checked once before load); 200 when unset. */
   readonly expectStatus?: number;
+  /** Left out of a plain `npm run bench` (kept under ~90 s); run with --scenario <name> or --all. */
+  readonly optional?: boolean;
   /** Runs once after both servers listen (create a user, log in, ...). */
   readonly setup?: (ctx: ScenarioContext) => Promise<ScenarioRequests | undefined>;
 }
