@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:logins`: logins/s at the default argon2id cost (m=19456, t=2, p=1) next to raw
+ * `@node-rs/argon2` verifies/s at the same cost and concurrency, interleaved in one run (issue 3:
+ * a login should cost little more than its hash). Bastion runs in a child process on embedded
+ * PGlite; the user logs in with its device cookie (the common case: no new-device mail).
+ * Limits are raised (all load is from one address) and said so.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as argon2 from '@node-rs/argon2';
+import autocannon from 'autocannon';
+import { simpleParser } from 'mailparser';
+import { startServer } from './lib/server.js';
+import { median, pct } from './lib/stats.js';
+
+const ROUNDS = 3;
+const SECONDS = 8;
+const CONNECTIONS = 4;
+const PASSWORD = 'velvet-otter-drifts-past-9-lanterns';
+const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+const dataDir = mkdtempSync(join(tmpdir(), 'bastion-logins-'));
+process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+const env = {
+  NODE_ENV: 'development',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  DATA_DIR: dataDir,
+  RATE_LIMIT_GLOBAL_PER_MINUTE: '10000000',
+  RATE_LIMIT_LOGIN_IP_FAILURES: '10000000',
+  HASH_QUEUE: '1000',
+};
+const server = await startServer(
+  'bastion',
+  new URL('./servers/bastion-flood.ts', import.meta.url).pathname,
+  {
+    env: { BASTION_FLOOD_ENV: JSON.stringify(env) },
+  },
+);
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${server.origin}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function verificationToken(): Promise<string> {
+  const outbox = join(dataDir, 'outbox');
+  for (let i = 0; i < 150; i++) {
+    for (const file of existsSync(outbox) ? readdirSync(outbox) : []) {
+      const mail = await simpleParser(readFileSync(join(outbox, file)));
+      const link = /\/verify-email\?token=([^\s"'<>]+)/.exec(mail.text ?? '');
+      if (link?.[1]) return decodeURIComponent(link[1]);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no verification mail');
+}
+
+async function prepare(): Promise<[string, string]> {
+  for (let i = 0; i < 240; i++) {
+    const ready = await fetch(`${server.origin}/health/ready`).catch(() => undefined);
+    if (ready?.status === 200) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
+  const reg = await post('/auth/register', { email, password: PASSWORD, displayName: 'Bench' });
+  if (reg.status !== 202) throw new Error(`register ${reg.status}`);
+  const verified = await post('/auth/verify-email', { token: await verificationToken() });
+  if (verified.status !== 200) throw new Error(`verify ${verified.status}`);
+  const first = await post('/auth/login', { email, password: PASSWORD });
+  if (first.status !== 200) throw new Error(`login ${first.status}`);
+  const device = first.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0] ?? '')
+    .find((c) => c.includes('bastion_device='));
+  if (!device) throw new Error('no device cookie');
+  return [JSON.stringify({ email, password: PASSWORD }), device];
+}
+
+async function logins(body: string, cookie: string): Promise<number> {
+  const result = await autocannon({
+    url: `${server.origin}/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+  });
+  const non2xx = result.non2xx;
+  if (non2xx > 0) console.warn(`  ! ${non2xx} non-2xx login responses`);
+  return result['2xx'] / SECONDS;
+}
+
+/** Raw verifies at the same cost and concurrency, in this process (off its event loop). */
+async function rawVerifies(): Promise<number> {
+  const hash = await argon2.hash(PASSWORD, ARGON2);
+  let count = 0;
+  const end = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (Date.now() < end) {
+        if (await argon2.verify(hash, PASSWORD)) count++;
+      }
+    }),
+  );
+  return count / SECONDS;
+}
+
+try {
+  const [body, cookie] = await prepare();
+  console.log(
+    `logins/s vs raw argon2id verifies/s (m=19456 KiB, t=2, p=1), ${CONNECTIONS} concurrent, ` +
+      `${ROUNDS} interleaved rounds of ${SECONDS} s; Bastion: embedded PGlite, device cookie, ` +
+      'RATE_LIMIT_GLOBAL_PER_MINUTE and RATE_LIMIT_LOGIN_IP_FAILURES raised (one client address)',
+  );
+  const ratios: number[] = [];
+  const l: number[] = [];
+  const v: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const login = await logins(body, cookie);
+    const raw = await rawVerifies();
+    l.push(login);
+    v.push(raw);
+    ratios.push(login / raw);
+    console.log(
+      `  round ${round}: logins ${login.toFixed(1)}/s   argon2 verifies ${raw.toFixed(1)}/s   ${pct(login / raw)}`,
+    );
+  }
+  console.log(
+    `  median: logins ${median(l).toFixed(1)}/s, verifies ${median(v).toFixed(1)}/s, ` +
+      `logins at ${pct(median(ratios))} of the raw hash (target >= 90%)`,
+  );
+} finally {
+  await server.stop();
+}
