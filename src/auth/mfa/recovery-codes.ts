@@ -1,5 +1,5 @@
 /**
- * Recovery codes: 10 per account, 60 bits each (12 base32 characters, shown as xxxx-xxxx-xxxx),
+ * Recovery codes: 10 per account, 60 bits each (12 base32 characters, shown in three groups of four, e.g. k7qa-m2zd-p4wt),
  * shown once and stored as HMAC-SHA256 under a key derived from the master key, so a database
  * dump alone cannot be brute-forced offline.
  */
