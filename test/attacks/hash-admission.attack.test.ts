@@ -82,9 +82,13 @@ describe('attack: a burst of logins against one hashing slot', () => {
 
     const refused = results.filter((r) => r.res.statusCode === 503);
     const hashed = results.filter((r) => r.res.statusCode === 401);
-    // One slot and one waiter: at most two hashes, the rest refused.
+    // One slot and one waiter: at most two hashes at a time, the rest refused. In memory the
+    // burst reaches the pool at once, so exactly that shows. With Redis the limiter round trips
+    // spread the arrivals, and a slot can free up (one hash) before the last ones arrive, so
+    // only "some were refused at once" holds there; hash-pool.test.ts proves the exact bound.
     expect(hashed.length).toBeGreaterThanOrEqual(1);
-    expect(hashed.length).toBeLessThanOrEqual(2);
+    if (ctx.state.kind === 'memory') expect(hashed.length).toBeLessThanOrEqual(2);
+    else expect(refused.length).toBeGreaterThanOrEqual(1);
     expect(refused.length).toBe(BURST - hashed.length);
     for (const { res } of refused) {
       expect(codeOf(res)).toBe('overloaded');
