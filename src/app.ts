@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import {
   serializerCompiler,
@@ -50,6 +51,10 @@ import {
 import { SecurityEvents } from './platform/security-events.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
+import { type ShopDeps, shopRoutes } from './shop/shop.routes.js';
+import { MAX_UPLOAD_BYTES } from './shop/uploads/images.js';
+import { mediaRoutes } from './shop/uploads/media.routes.js';
+import { createMediaStore } from './shop/uploads/media.store.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -107,6 +112,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   await app.register(cookie);
+  // Uploads are read with request.file() by the routes that take them, with their own limits.
+  await app.register(multipart, {
+    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1 },
+  });
 
   // Auth: keys, tokens, revocations, hashing, mail.
   const masterKey = loadMasterKey(config, app.log);
@@ -208,6 +217,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   );
   await routes.register(mfaRoutes(mfaDeps));
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
+
+  const media = createMediaStore(config.dataDir);
+  await routes.register(mediaRoutes(media));
+  const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events };
+  await routes.register(shopRoutes(shopDeps));
 
   return app;
 }

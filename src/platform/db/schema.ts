@@ -1,5 +1,6 @@
 /** Row types for every table; Kysely derives query types from this one interface. */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ShopTables } from '../../shop/shop.tables.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -25,6 +26,8 @@ export interface UsersTable {
   totp_pending_sealed: ColumnType<string | null, string | null | undefined, string | null>;
   /** The last accepted TOTP time step: a code is accepted once. */
   totp_last_counter: ColumnType<number, number | undefined, number>;
+  /** Set when the account is deleted: the row stays as a tombstone, its personal data erased. */
+  deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface MfaRecoveryCodesTable {
@@ -90,7 +93,24 @@ export interface SecurityEventsTable {
   created_at: CreatedAt;
 }
 
-export interface Database {
+export interface AuditLogTable {
+  seq: Generated<string>;
+  id: string;
+  at: Timestamp;
+  /** The account that acted (null: the system or an anonymous request). */
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  ip: string | null;
+  detail: ColumnType<Record<string, unknown>, string, never>;
+  /** `hash` of the previous entry (64 zeros for the first). */
+  prev_hash: string;
+  /** SHA-256 of `prev_hash` and this entry's canonical content. */
+  hash: string;
+}
+
+export interface Database extends ShopTables {
   users: UsersTable;
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;
@@ -98,6 +118,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   security_events: SecurityEventsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
+  audit_log: AuditLogTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -1,0 +1,24 @@
+/** Reads the one image a multipart upload may carry (field `file`) into memory, with limits. */
+import type {} from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { platformError } from '../../platform/errors.js';
+import { MAX_UPLOAD_BYTES, toSafeWebp } from './images.js';
+import { uploadError } from './uploads.errors.js';
+
+/** Route options for an upload route: a body limit that fits the file and its multipart framing. */
+export const UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024;
+
+/**
+ * Returns the upload's re-encoded WebP bytes. Not multipart: 415; another field, a second file or
+ * any text field: 400/413; over 5 MiB: 413 (the stream is cut there, never buffered past it).
+ */
+export async function readImageUpload(request: FastifyRequest): Promise<Buffer> {
+  if (!request.isMultipart()) throw platformError('unsupported_media_type');
+  const file = await request.file({
+    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 50 },
+  });
+  if (file?.fieldname !== 'file') throw uploadError('file_required');
+  // toBuffer() throws FST_REQ_FILE_TOO_LARGE (413) once the limit is crossed.
+  const bytes = await file.toBuffer();
+  return toSafeWebp(bytes);
+}
