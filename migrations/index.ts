@@ -5,6 +5,7 @@ import * as m0002 from './0002_sessions_and_keys.js';
 import * as m0003 from './0003_mfa.js';
 import * as m0004 from './0004_audit_and_admin.js';
 import * as m0005 from './0005_shop.js';
+import * as m0006 from './0006_posts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_mfa': m0003,
   '0004_audit_and_admin': m0004,
   '0005_shop': m0005,
+  '0006_posts': m0006,
 };

@@ -51,6 +51,7 @@ import {
 import { SecurityEvents } from './platform/security-events.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
+import { postRoutes } from './shop/posts/posts.routes.js';
 import { type ShopDeps, shopRoutes } from './shop/shop.routes.js';
 import { MAX_UPLOAD_BYTES } from './shop/uploads/images.js';
 import { mediaRoutes } from './shop/uploads/media.routes.js';
@@ -222,6 +223,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(mediaRoutes(media));
   const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events };
   await routes.register(shopRoutes(shopDeps));
+  await routes.register(postRoutes(shopDeps));
 
   return app;
 }

@@ -154,6 +154,23 @@ describe('hash pool', () => {
     expect(await pool.run(async () => 'still works')).toBe('still works');
   });
 
+  it('hasRoom says beforehand whether run would refuse (issue 5: refuse before the look-up)', async () => {
+    const pool = createHashPool({ concurrency: 1, queue: 1 });
+    expect(pool.hasRoom()).toBe(true);
+    const running = gate();
+    const first = pool.run(running.task);
+    expect(pool.hasRoom()).toBe(true); // the queue has a place
+    const waiting = pool.run(async () => 'waiting');
+    expect(pool.hasRoom()).toBe(false);
+    // A known device would displace the non-priority waiter.
+    expect(pool.hasRoom({ priority: true })).toBe(true);
+    await expectOverloaded(pool.run(async () => 'refused'));
+    running.open();
+    await first;
+    expect(await waiting).toBe('waiting');
+    expect(pool.hasRoom()).toBe(true);
+  });
+
   it('rejects nonsensical limits at construction', () => {
     expect(() => createHashPool({ concurrency: 0, queue: 1 })).toThrow(TypeError);
     expect(() => createHashPool({ concurrency: 1, queue: -1 })).toThrow(TypeError);

@@ -15,6 +15,11 @@ export interface HashPoolRunOptions {
 
 export interface HashPool {
   run<T>(task: () => Promise<T>, options?: HashPoolRunOptions): Promise<T>;
+  /**
+   * Whether `run` would accept a task now (run or queue it) rather than refuse it: lets a caller
+   * refuse before spending anything else (a database look-up) on a hash that cannot happen.
+   */
+  hasRoom(options?: HashPoolRunOptions): boolean;
   /** Tasks running now. */
   readonly active: number;
   /** Tasks waiting for a slot. */
@@ -87,6 +92,11 @@ export function createHashPool(options: { concurrency: number; queue: number }):
         }
       }
       return Promise.reject(overloaded());
+    },
+    hasRoom(runOptions?: HashPoolRunOptions): boolean {
+      if (active < concurrency && queued() === 0) return true;
+      if (queued() < queue) return true;
+      return runOptions?.priority === true && waiters.length > 0;
     },
     get active() {
       return active;

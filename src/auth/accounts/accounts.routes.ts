@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
+import type { SheddingExemption } from '../../platform/load-shedding.js';
 import { perIp, type RateLimits } from '../../platform/rate-limit/rate-limits.js';
 import { mfaError } from '../mfa/mfa.errors.js';
 import { LoginMfaBody } from '../mfa/mfa.schemas.js';
@@ -34,8 +35,13 @@ import {
   secureAccount,
   verifyEmail,
 } from './accounts.service.js';
-import { findUserById } from './accounts.store.js';
-import { DEVICE_COOKIE_MAX_AGE, issueDeviceCookie, isValidDeviceCookie } from './device-cookie.js';
+import { findUserByEmailKey, findUserById } from './accounts.store.js';
+import {
+  DEVICE_COOKIE_MAX_AGE,
+  issueDeviceCookie,
+  isValidDeviceCookie,
+  looksLikeDeviceCookie,
+} from './device-cookie.js';
 import { normalizeEmail } from './email.js';
 import type { LoginThrottle } from './login-throttle.js';
 
@@ -51,6 +57,11 @@ export interface MfaLogin {
   readonly deps: MfaDeps;
 }
 
+/** The key the login limits count an address under (unparseable addresses as typed). */
+function loginAccountKey(email: string): string {
+  return normalizeEmail(email)?.key ?? email.toLowerCase();
+}
+
 export function accountRoutes(
   accounts: AccountDeps,
   sessions: SessionDeps,
@@ -60,6 +71,19 @@ export function accountRoutes(
   const secure = sessions.config.secureCookies;
   const deviceCookie = cookieNames(secure).device;
   const { limits, throttle } = abuse;
+  /**
+   * Under a flood, load shedding still lets through a login that carries a device cookie valid
+   * for the account it names (issue 5): the owner of a known device can log in while everyone
+   * else gets 503. The HMAC is checked before any limiter, database or hashing work.
+   */
+  const knownDeviceLogin: SheddingExemption = {
+    mayExempt: (request) => looksLikeDeviceCookie(request.cookies[deviceCookie]),
+    exempt: (request) => {
+      const body = request.body as { email: string };
+      const cookie = request.cookies[deviceCookie];
+      return isValidDeviceCookie(abuse.deviceKey, loginAccountKey(body.email), cookie);
+    },
+  };
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['auth'];
@@ -116,12 +140,11 @@ export function accountRoutes(
     r.post(
       '/auth/login',
       {
-        config: { access: 'public' },
+        config: { access: 'public', sheddingExemption: knownDeviceLogin },
         schema: { tags, body: LoginBody, response: { 200: LoginResponse } },
       },
       async (request, reply) => {
-        const accountKey =
-          normalizeEmail(request.body.email)?.key ?? request.body.email.toLowerCase();
+        const accountKey = loginAccountKey(request.body.email);
         const attempt = {
           ip: request.ip,
           accountKey,
@@ -140,7 +163,12 @@ export function accountRoutes(
           });
         } catch (err) {
           if (err instanceof AppError && err.code === 'invalid_credentials') {
-            await throttle.failed(attempt, request.log);
+            await throttle.failed(attempt, request.log, async () => {
+              return (await findUserByEmailKey(accounts.db, accountKey))?.id;
+            });
+          } else if (err instanceof AppError && err.code === 'overloaded') {
+            // No verdict on the password: the attempt does not count (issue 5).
+            await throttle.abandoned(attempt);
           }
           throw err;
         }

@@ -163,12 +163,16 @@ export interface CredentialCheck {
  * correct password. A weak or legacy stored hash is upgraded.
  */
 export async function checkCredentials(deps: AccountDeps, input: CredentialCheck): Promise<User> {
+  const priority = input.priority ?? false;
+  // Refuse before the look-up when the hash could not run anyway (issue 5): under a flood the
+  // look-up is what the pool's refusals would otherwise still cost the event loop.
+  if (!deps.hasher.hasRoom({ priority })) {
+    throw platformError('overloaded', undefined, { 'retry-after': '1' });
+  }
   const email = normalizeEmail(input.email);
   const user = email ? await findUserByEmailKey(deps.db, email.key) : undefined;
   const password = normalizePassword(input.password);
-  const result = await deps.hasher.verify(user?.password_hash ?? null, password, {
-    priority: input.priority ?? false,
-  });
+  const result = await deps.hasher.verify(user?.password_hash ?? null, password, { priority });
   if (!user || !result.valid || user.locked) throw accountError('invalid_credentials');
   if (!user.email_verified_at) throw accountError('email_not_verified');
   if (result.needsRehash) {

@@ -14,15 +14,19 @@ export function issueDeviceCookie(key: Buffer, accountKey: string): string {
   return `${nonce}.${hmacBase64url(key, `device:${accountKey}:${nonce}`)}`;
 }
 
+/** True when `cookie` has the shape of one we issue (no key needed: a first, cheap filter). */
+export function looksLikeDeviceCookie(cookie: string | undefined): cookie is string {
+  return cookie !== undefined && cookie.length <= 200 && cookie.indexOf('.') > 0;
+}
+
 /** True when `cookie` was issued by us for this account. */
 export function isValidDeviceCookie(
   key: Buffer,
   accountKey: string,
   cookie: string | undefined,
 ): boolean {
-  if (!cookie || cookie.length > 200) return false;
+  if (!looksLikeDeviceCookie(cookie)) return false;
   const dot = cookie.indexOf('.');
-  if (dot < 1) return false;
   const nonce = cookie.slice(0, dot);
   return safeEqual(cookie.slice(dot + 1), hmacBase64url(key, `device:${accountKey}:${nonce}`));
 }

@@ -10,6 +10,10 @@
  * burst through whole (34 guesses at once where 10 were allowed, and again after every backoff).
  * Past the free failures, an attempt without a device cookie must also claim the account's
  * backoff slot, which exactly one of a burst gets.
+ *
+ * An attempt that ends without a verdict on the password (503 `overloaded`: the hash pool was
+ * full) is given back whole with abandoned(): a flood the server refuses must not spend the
+ * budget of the addresses and accounts it names (issue 5).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config.js';
@@ -79,7 +83,15 @@ export class LoginThrottle {
     }
   }
 
-  async failed(attempt: LoginAttempt, log: FastifyBaseLogger): Promise<void> {
+  /**
+   * Records a wrong password. `userIdOf` names the account in the `account_throttled` event; it
+   * is called only when that event is raised (once per backoff), so it may query the database.
+   */
+  async failed(
+    attempt: LoginAttempt,
+    log: FastifyBaseLogger,
+    userIdOf?: () => Promise<string | undefined>,
+  ): Promise<void> {
     const counted = this.counted.get(attempt);
     if (!counted) return;
     this.counted.delete(attempt);
@@ -94,6 +106,7 @@ export class LoginThrottle {
       if (consecutive === r.loginAccountFreeFailures) {
         await this.events.record(log, {
           type: 'account_throttled',
+          userId: (await userIdOf?.().catch(() => undefined)) ?? null,
           ip: attempt.ip,
           detail: { consecutiveFailures: consecutive },
         });
@@ -106,6 +119,19 @@ export class LoginThrottle {
         detail: { failures: ipFailures },
       });
     }
+  }
+
+  /** Gives back what admit() counted, for an attempt refused before its password was checked. */
+  async abandoned(attempt: LoginAttempt): Promise<void> {
+    const counted = this.counted.get(attempt);
+    if (!counted) return;
+    this.counted.delete(attempt);
+    const ip = clientKey(attempt.ip);
+    await Promise.all([
+      this.limits.loginIp.refund(ip),
+      this.limits.loginIpAccount.refund(`${ip}|${attempt.accountKey}`),
+      this.limits.loginAccount.refund(attempt.accountKey),
+    ]);
   }
 
   async succeeded(attempt: LoginAttempt): Promise<void> {

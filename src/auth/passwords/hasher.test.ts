@@ -17,6 +17,7 @@ function countingPool(): HashPool & { runs: number } {
       counted.runs++;
       return pool.run(task, options);
     },
+    hasRoom: (options?: { priority?: boolean }) => pool.hasRoom(options),
     get active() {
       return pool.active;
     },

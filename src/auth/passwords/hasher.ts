@@ -24,6 +24,8 @@ export interface VerifyResult {
 export interface PasswordHasher {
   /** Hashes an (already NFKC-normalized) password with argon2id and the configured parameters. */
   hash(password: string): Promise<string>;
+  /** Whether the hash pool would take a verify now; false means it would answer `overloaded`. */
+  hasRoom(options?: HashPoolRunOptions): boolean;
   /**
    * Verifies a password against a stored hash. `stored === null` (unknown user) and malformed
    * hashes spend the same work against a dummy hash and answer `valid: false`; never throws for
@@ -103,6 +105,7 @@ export async function createPasswordHasher(
   }
 
   return {
+    hasRoom: (run) => pool.hasRoom(run),
     hash(password) {
       return pool.run(() => argon2.hash(password, options));
     },

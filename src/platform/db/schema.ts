@@ -1,5 +1,6 @@
 /** Row types for every table; Kysely derives query types from this one interface. */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { PostTables } from '../../shop/posts/posts.tables.js';
 import type { ShopTables } from '../../shop/shop.tables.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -110,7 +111,7 @@ export interface AuditLogTable {
   hash: string;
 }
 
-export interface Database extends ShopTables {
+export interface Database extends ShopTables, PostTables {
   users: UsersTable;
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;
