@@ -1,0 +1,123 @@
+/**
+ * Account administration. Each change and its audit entry commit in one transaction; sessions
+ * that the change makes untrustworthy (demotion, lock, deletion) are revoked everywhere right
+ * after, which reaches every instance within a second.
+ */
+import type { Principal } from '../../access/policy.js';
+import { endUserSessions, type SessionDeps } from '../../auth/sessions/sessions.service.js';
+import { appendAudit, recordAudit } from '../../platform/audit/audit.store.js';
+import type { User } from '../../platform/db/schema.js';
+import { platformError } from '../../platform/errors.js';
+import type { MediaStore } from '../../shop/uploads/media.store.js';
+import { adminUserError } from './admin-users.errors.js';
+import type { AdminUserPatch } from './admin-users.schemas.js';
+import { findLiveUserForUpdate, tombstoneUser, updateRolesAndLock } from './admin-users.store.js';
+
+export interface AdminDeps {
+  readonly sessions: SessionDeps;
+  readonly media: MediaStore;
+}
+
+export interface Actor {
+  readonly principal: Principal;
+  readonly ip: string | null;
+}
+
+/** Stored roles are the extra ones; `user` is implicit. Sorted and unique. */
+function extraRoles(roles: readonly string[]): string[] {
+  return [...new Set(roles.filter((r) => r !== 'user'))].sort();
+}
+
+export async function patchUser(
+  deps: AdminDeps,
+  actor: Actor,
+  targetId: string,
+  patch: AdminUserPatch,
+): Promise<User> {
+  const { db, clock } = deps.sessions;
+  const self = targetId === actor.principal.userId;
+  if (self && patch.roles !== undefined && !patch.roles.includes('admin')) {
+    throw adminUserError('cannot_modify_self');
+  }
+  if (self && patch.locked === true) throw adminUserError('cannot_modify_self');
+
+  const { user, revoke } = await db.transaction().execute(async (trx) => {
+    const now = new Date(clock.now());
+    const before = await findLiveUserForUpdate(trx, targetId);
+    if (!before) throw platformError('not_found');
+    const roles = patch.roles ? extraRoles(patch.roles) : extraRoles(before.roles);
+    const locked = patch.locked ?? before.locked;
+    const oldRoles = extraRoles(before.roles);
+    const removed = oldRoles.filter((r) => !roles.includes(r));
+    const added = roles.filter((r) => !oldRoles.includes(r));
+    const after = await updateRolesAndLock(trx, targetId, { roles, locked }, now);
+    const audit = { actorId: actor.principal.userId, targetType: 'user', targetId, ip: actor.ip };
+    if (removed.length > 0 || added.length > 0) {
+      await appendAudit(
+        trx,
+        { ...audit, action: 'admin.user.roles_changed', detail: { from: oldRoles, to: roles } },
+        now,
+      );
+    }
+    if (locked !== before.locked) {
+      await appendAudit(
+        trx,
+        { ...audit, action: locked ? 'admin.user.locked' : 'admin.user.unlocked' },
+        now,
+      );
+    }
+    return { user: after, revoke: removed.length > 0 || (locked && !before.locked) };
+  });
+  // A demoted or locked account keeps no session: its tokens carry the old roles.
+  if (revoke) await endUserSessions(deps.sessions, targetId);
+  return user;
+}
+
+export async function deleteUser(deps: AdminDeps, actor: Actor, targetId: string): Promise<void> {
+  const { db, clock } = deps.sessions;
+  if (targetId === actor.principal.userId) throw adminUserError('cannot_modify_self');
+  const avatar = await db.transaction().execute(async (trx) => {
+    const now = new Date(clock.now());
+    const before = await findLiveUserForUpdate(trx, targetId);
+    if (!before) throw platformError('not_found');
+    await tombstoneUser(trx, targetId, now);
+    await appendAudit(
+      trx,
+      {
+        actorId: actor.principal.userId,
+        action: 'admin.user.deleted',
+        targetType: 'user',
+        targetId,
+        ip: actor.ip,
+      },
+      now,
+    );
+    return before.avatar_url;
+  });
+  await endUserSessions(deps.sessions, targetId);
+  await deps.media.remove(avatar);
+}
+
+export async function forceLogout(deps: AdminDeps, actor: Actor, targetId: string): Promise<void> {
+  const { db, clock } = deps.sessions;
+  const exists = await db
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', targetId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!exists) throw platformError('not_found');
+  const ended = await endUserSessions(deps.sessions, targetId);
+  await recordAudit(
+    db,
+    {
+      actorId: actor.principal.userId,
+      action: 'admin.user.sessions_revoked',
+      targetType: 'user',
+      targetId,
+      ip: actor.ip,
+      detail: { sessions: ended.length },
+    },
+    new Date(clock.now()),
+  );
+}

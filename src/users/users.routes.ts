@@ -1,0 +1,86 @@
+/**
+ * `GET /users/:id` (the view is chosen by policy: self and admins get the full view, everyone
+ * else the public one) and `PUT /users/me/avatar` (the shared image pipeline).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { hasRole, principalOf } from '../access/policy.js';
+import { toSelfView, UserSelfView } from '../auth/accounts/accounts.schemas.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/database.js';
+import { platformError } from '../platform/errors.js';
+import type { MediaStore } from '../shop/uploads/media.store.js';
+import { readImageUpload, UPLOAD_BODY_LIMIT } from '../shop/uploads/upload.js';
+import { toPublicView, UserIdParams, UserPublicView, UserView } from './users.schemas.js';
+
+export interface UserDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly media: MediaStore;
+}
+
+export function userRoutes(deps: UserDeps) {
+  const liveUser = (id: string) =>
+    deps.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+
+  return async (app: FastifyInstance) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const tags = ['users'];
+    const security = [{ bearer: [] }];
+
+    r.get(
+      '/users/:id',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags, security, params: UserIdParams, response: { 200: UserView } },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const user = await liveUser(request.params.id);
+        if (!user) throw platformError('not_found');
+        const full = user.id === principal.userId || hasRole(principal, 'admin');
+        // Parsed here with the chosen view, so nothing outside it can be serialized.
+        return full
+          ? UserSelfView.parse(toSelfView(user))
+          : UserPublicView.parse(toPublicView(user));
+      },
+    );
+
+    r.put(
+      '/users/me/avatar',
+      {
+        config: { access: 'authenticated' },
+        bodyLimit: UPLOAD_BODY_LIMIT,
+        schema: {
+          tags,
+          security,
+          consumes: ['multipart/form-data'],
+          response: { 200: UserSelfView },
+        },
+      },
+      async (request) => {
+        const { userId } = principalOf(request);
+        const webp = await readImageUpload(request);
+        const path = await deps.media.save(webp);
+        const before = await liveUser(userId);
+        if (!before) {
+          await deps.media.remove(path);
+          throw platformError('unauthorized');
+        }
+        const after = await deps.db
+          .updateTable('users')
+          .set({ avatar_url: path, updated_at: new Date(deps.clock.now()) })
+          .where('id', '=', userId)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await deps.media.remove(before.avatar_url);
+        return toSelfView(after);
+      },
+    );
+  };
+}
