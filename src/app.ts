@@ -15,6 +15,9 @@ import {
 } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
 import { installAccessPolicy } from './access/policy.js';
+import { auditRoutes } from './admin/audit/audit.routes.js';
+import { securityEventRoutes } from './admin/security-events.routes.js';
+import { adminUserRoutes } from './admin/users/admin-users.routes.js';
 import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
 import { type AccountDeps, notifySessionTheft } from './auth/accounts/accounts.service.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
@@ -56,6 +59,7 @@ import { type ShopDeps, shopRoutes } from './shop/shop.routes.js';
 import { MAX_UPLOAD_BYTES } from './shop/uploads/images.js';
 import { mediaRoutes } from './shop/uploads/media.routes.js';
 import { createMediaStore } from './shop/uploads/media.store.js';
+import { userRoutes } from './users/users.routes.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -221,6 +225,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const media = createMediaStore(config.dataDir);
   await routes.register(mediaRoutes(media));
+  await routes.register(userRoutes({ db: deps.db, clock, media }));
+  await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
+  await routes.register(auditRoutes(deps.db));
+  await routes.register(securityEventRoutes(deps.db));
   const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events };
   await routes.register(shopRoutes(shopDeps));
   await routes.register(postRoutes(shopDeps));
