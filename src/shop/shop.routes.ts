@@ -4,7 +4,11 @@ import type { Config } from '../config.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { SecurityEvents } from '../platform/security-events.js';
+import { catalogRoutes } from './catalog/catalog.routes.js';
+import { orderRoutes } from './orders/orders.routes.js';
 import type { MediaStore } from './uploads/media.store.js';
+import { walletRoutes } from './wallet/wallet.routes.js';
+import { webhookRoutes } from './webhooks/webhooks.routes.js';
 
 export interface ShopDeps {
   readonly db: Db;
@@ -14,6 +18,12 @@ export interface ShopDeps {
   readonly events: SecurityEvents;
 }
 
-export function shopRoutes(_deps: ShopDeps) {
-  return async (_app: FastifyInstance) => {};
+export function shopRoutes(deps: ShopDeps) {
+  return async (app: FastifyInstance) => {
+    await app.register(catalogRoutes(deps));
+    await app.register(walletRoutes(deps));
+    await app.register(orderRoutes(deps));
+    // Encapsulated: its raw-body JSON parser applies to the webhook route only.
+    await app.register(webhookRoutes(deps));
+  };
 }

@@ -1,0 +1,45 @@
+/** Schemas shared by the shop's features: paging and path ids. */
+import { z } from 'zod';
+
+export const PageQuery = z.strictObject({
+  cursor: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+export type PageQuery = z.infer<typeof PageQuery>;
+
+export const IdParams = z.strictObject({ id: z.uuid() });
+
+/** `{items, nextCursor}` for a list of `item`. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+/** Cuts a `limit + 1` query result into a page and its cursor (the last id shown). */
+export function toPage<R extends { id: string }, V>(
+  rows: readonly R[],
+  limit: number,
+  view: (row: R) => V,
+): { items: V[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(view),
+    nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** Whether `s` holds a control character (C0, DEL, C1) other than those `allowed`. */
+export function hasControlCharacter(s: string, allowed = ''): boolean {
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if ((c < 0x20 || (c >= 0x7f && c <= 0x9f)) && !allowed.includes(ch)) return true;
+  }
+  return false;
+}
+
+/** Plain text up to `max` characters, with no control character but those `allowed`. */
+export function plainText(max: number, allowed = '') {
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !hasControlCharacter(s, allowed), 'control characters are not allowed');
+}

@@ -1,0 +1,97 @@
+/**
+ * Payment webhooks: verify the Stripe signature over the raw body, then record each event once
+ * and credit the wallet for a `payment_intent.succeeded`, in one transaction.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import Stripe from 'stripe';
+import { platformError } from '../../platform/errors.js';
+import type { ShopDeps } from '../shop.routes.js';
+import { credit, EXTERNAL_STRIPE } from '../wallet/wallet.store.js';
+import { webhookError } from './webhooks.errors.js';
+import { PaymentIntent } from './webhooks.schemas.js';
+import { type PaymentEventRecord, recordEvent, userExists } from './webhooks.store.js';
+
+/** Stripe's own default: a signature older than five minutes is refused (replays). */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+export type VerifiedEvent = { id: string; type: string; data: { object: unknown } };
+
+/** The event, if `signature` is Stripe's over exactly these bytes, made within the tolerance. */
+export function verifyEvent(deps: ShopDeps, raw: Buffer, signature: unknown): VerifiedEvent {
+  const secret = deps.config.stripeWebhookSecret;
+  if (!secret) throw platformError('service_unavailable');
+  if (typeof signature !== 'string' || signature.length === 0 || signature.length > 4096) {
+    throw webhookError('invalid_signature');
+  }
+  try {
+    return Stripe.webhooks.constructEvent(
+      raw,
+      signature,
+      secret,
+      SIGNATURE_TOLERANCE_SECONDS,
+      undefined,
+      deps.clock.now(),
+    ) as unknown as VerifiedEvent;
+  } catch (err) {
+    // Classified by type, never by message: only a failed check is the client's fault.
+    if (err instanceof Stripe.errors.StripeSignatureVerificationError) {
+      throw webhookError('invalid_signature');
+    }
+    // A signed body that is not JSON (constructEvent parses it).
+    if (err instanceof SyntaxError) throw platformError('malformed_json');
+    throw err;
+  }
+}
+
+/** What an event should do: credit a wallet, or only be recorded with the reason. */
+async function assess(
+  deps: ShopDeps,
+  event: VerifiedEvent,
+): Promise<Omit<PaymentEventRecord, 'id' | 'type' | 'now'>> {
+  const none = { userId: null, amountCents: null, currency: null };
+  if (event.type !== 'payment_intent.succeeded') return { ...none, outcome: 'ignored_type' };
+  const parsed = PaymentIntent.safeParse(event.data?.object);
+  if (!parsed.success) return { ...none, outcome: 'invalid_payment_intent' };
+  const intent = parsed.data;
+  const seen = {
+    userId: intent.metadata.userId.toLowerCase(),
+    amountCents: intent.amount_received,
+    currency: intent.currency.toLowerCase(),
+  };
+  if (seen.currency !== deps.config.currency) return { ...seen, outcome: 'currency_mismatch' };
+  if (!(await userExists(deps.db, seen.userId))) return { ...seen, outcome: 'unknown_user' };
+  return { ...seen, outcome: 'credited' };
+}
+
+/** Records the event once; credits the wallet in the same transaction when it should. */
+export async function handleEvent(
+  deps: ShopDeps,
+  log: FastifyBaseLogger,
+  event: VerifiedEvent,
+): Promise<void> {
+  if (typeof event.id !== 'string' || event.id.length === 0 || event.id.length > 255) {
+    throw platformError('validation_failed');
+  }
+  const verdict = await assess(deps, event);
+  const now = new Date(deps.clock.now());
+  const record = { ...verdict, id: event.id, type: String(event.type).slice(0, 255), now };
+  const fresh = await deps.db.transaction().execute(async (trx) => {
+    if (!(await recordEvent(trx, record))) return false;
+    if (record.outcome === 'credited' && record.userId && record.amountCents) {
+      await credit(trx, {
+        userId: record.userId,
+        counterparty: EXTERNAL_STRIPE,
+        amountCents: record.amountCents,
+        currency: deps.config.currency,
+        kind: 'deposit',
+        reference: event.id,
+        now,
+      });
+    }
+    return true;
+  });
+  log.info(
+    { event: 'payment_webhook', eventId: event.id, outcome: fresh ? record.outcome : 'duplicate' },
+    'payment webhook',
+  );
+}
