@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+export const TITLE_MAX_CODE_POINTS = 200;
+/** Input HTML, before sanitizing (UTF-16 units, as counted by the validator). */
+export const POST_CONTENT_MAX = 20_000;
+export const COMMENT_CONTENT_MAX = 5_000;
+
+/** Control characters, lone surrogates, line/paragraph separators and bidi overrides. */
+const NOT_IN_TITLE = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+/** Control characters but tab, LF and CR (NUL is also what PostgreSQL text cannot hold). */
+const NOT_IN_CONTENT = /(?![\t\n\r])[\p{Cc}\p{Cs}]/u;
+
+const Title = z
+  .string()
+  .max(TITLE_MAX_CODE_POINTS * 2)
+  .refine((s) => s.trim() !== '', 'must not be blank')
+  .refine(
+    (s) => [...s].length <= TITLE_MAX_CODE_POINTS,
+    `at most ${TITLE_MAX_CODE_POINTS} characters`,
+  )
+  .refine((s) => !NOT_IN_TITLE.test(s), 'must not contain control characters');
+
+const content = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !NOT_IN_CONTENT.test(s), 'must not contain control characters');
+
+export const CreatePostBody = z.strictObject({
+  title: Title,
+  content: content(POST_CONTENT_MAX),
+});
+
+export const UpdatePostBody = z
+  .strictObject({
+    title: Title.optional(),
+    content: content(POST_CONTENT_MAX).optional(),
+  })
+  .refine((b) => b.title !== undefined || b.content !== undefined, 'nothing to change');
+
+export const CreateCommentBody = z.strictObject({ content: content(COMMENT_CONTENT_MAX) });
+
+export const IdParams = z.strictObject({ id: z.uuid() });
+
+export const ListQuery = z.strictObject({
+  cursor: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const PostView = z.object({
+  id: z.uuid(),
+  authorId: z.uuid(),
+  title: z.string(),
+  content: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export const CommentView = z.object({
+  id: z.uuid(),
+  postId: z.uuid(),
+  authorId: z.uuid(),
+  content: z.string(),
+  createdAt: z.iso.datetime(),
+});
+
+export const PostList = z.object({ items: z.array(PostView), nextCursor: z.uuid().nullable() });
+export const CommentList = z.object({
+  items: z.array(CommentView),
+  nextCursor: z.uuid().nullable(),
+});
+
+export type CreatePost = z.infer<typeof CreatePostBody>;
+export type UpdatePost = z.infer<typeof UpdatePostBody>;
+export type Post = z.infer<typeof PostView>;
+export type Comment = z.infer<typeof CommentView>;

@@ -1,0 +1,97 @@
+/**
+ * The rich-text allowlist (DESIGN.md, Shop): `p b i em strong ul ol li a[href] code pre
+ * blockquote`, links to absolute http(s) URLs only, each with `rel="nofollow noopener noreferrer"`.
+ * Everything else is dropped on write; script-like elements lose their content too, so a
+ * payload is never kept as visible text either.
+ */
+import sanitizeHtml from 'sanitize-html';
+
+export const ALLOWED_TAGS = [
+  'p',
+  'b',
+  'i',
+  'em',
+  'strong',
+  'ul',
+  'ol',
+  'li',
+  'a',
+  'code',
+  'pre',
+  'blockquote',
+] as const;
+
+export const LINK_REL = 'nofollow noopener noreferrer';
+
+/** Elements whose content is dropped with them (their text is code, styling or a fallback). */
+const DROPPED_WITH_CONTENT = [
+  'script',
+  'style',
+  'iframe',
+  'frame',
+  'frameset',
+  'noframes',
+  'noscript',
+  'noembed',
+  'object',
+  'applet',
+  'template',
+  'textarea',
+  'select',
+  'option',
+  'xmp',
+  'plaintext',
+  'title',
+  'head',
+  'svg',
+  'math',
+];
+
+/** The href as a normalized absolute http(s) URL, or undefined for anything else. */
+export function safeHref(href: string | undefined): string | undefined {
+  if (href === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    return undefined; // relative, protocol-relative without a base, or garbage
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+}
+
+const OPTIONS: sanitizeHtml.IOptions = {
+  allowedTags: [...ALLOWED_TAGS],
+  allowedAttributes: { a: ['href', 'rel'] },
+  allowedClasses: {},
+  allowedStyles: {},
+  parseStyleAttributes: false,
+  allowedSchemes: ['http', 'https'],
+  allowedSchemesByTag: {},
+  allowedSchemesAppliedToAttributes: ['href'],
+  allowProtocolRelative: false,
+  allowVulnerableTags: false,
+  disallowedTagsMode: 'discard',
+  nonTextTags: DROPPED_WITH_CONTENT,
+  // Deeper nesting is flattened (text kept): no legitimate post needs it.
+  nestingLimit: 32,
+  transformTags: {
+    // Our own rel on every link; a link without an acceptable href becomes a (discarded) span,
+    // so only its text remains. sanitize-html checks the scheme again after this.
+    a: (_tag, attribs): sanitizeHtml.Tag => {
+      const href = safeHref(attribs.href);
+      return href === undefined
+        ? { tagName: 'span', attribs: {} }
+        : { tagName: 'a', attribs: { href, rel: LINK_REL } };
+    },
+  },
+};
+
+/** Reduces untrusted HTML to the allowlist. */
+export function sanitizeContent(html: string): string {
+  return sanitizeHtml(html, OPTIONS);
+}
+
+/** Whether sanitized HTML has any visible text left (markup alone is not a post). */
+export function hasText(sanitized: string): boolean {
+  return sanitizeHtml(sanitized, { allowedTags: [], allowedAttributes: {} }).trim() !== '';
+}
