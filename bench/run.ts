@@ -5,8 +5,10 @@
  *   --tool wrk|autocannon   --no-pin (no taskset)   --profile (CPU profile of one run each)
  *   --profile-dir <dir> (keep the .cpuprofile files)
  */
+import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { BENCH_GLOBAL_RATE_LIMIT } from './lib/bastion-env.js';
 import { cpuTimeUs } from './lib/cpu-time.js';
 import { pinSelf, placement } from './lib/cpus.js';
@@ -106,16 +108,24 @@ const side = (r: Run) => `${fmt(r.rps).padStart(7)} req/s ${r.cpuUs.toFixed(1).p
 
 async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHandle) {
   const reqs: ScenarioRequests = (await scenario.setup?.({ bare, bastion })) ?? {};
-  await check(bare, scenario.barePath, reqs.bare);
-  await check(bastion, scenario.bastionPath, reqs.bastion, scenario.expectStatus);
+  const barePath = reqs.barePath ?? scenario.barePath;
+  const bastionPath = reqs.bastionPath ?? scenario.bastionPath;
+  const target = scenario.target === undefined ? TARGET : scenario.target;
+  // A rotation is checked with its first value.
+  const first = (r: LoadRequest | undefined): LoadRequest | undefined =>
+    r?.rotate
+      ? { ...r, headers: { ...r.headers, [r.rotate.header]: r.rotate.values[0] as string } }
+      : r;
+  await check(bare, barePath, first(reqs.bare));
+  await check(bastion, bastionPath, first(reqs.bastion), scenario.expectStatus);
   console.log(`\n== ${scenario.name}: ${scenario.description}`);
   console.log(
-    `   A = bare Fastify ${scenario.barePath}, B = Bastion ${scenario.bastionPath}; ` +
+    `   A = bare Fastify ${barePath}, B = Bastion ${bastionPath}; ` +
       'µs = server CPU time per request',
   );
   for (const [server, path, request] of [
-    [bare, scenario.barePath, reqs.bare],
-    [bastion, scenario.bastionPath, reqs.bastion],
+    [bare, barePath, reqs.bare],
+    [bastion, bastionPath, reqs.bastion],
   ] as const) {
     const url = `${server.origin}${path}`;
     await warmUp(
@@ -128,8 +138,8 @@ async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHa
   for (const { round, variant } of interleave(rounds, ['A', 'B'] as const)) {
     runs[variant].push(
       variant === 'A'
-        ? await load(bare, scenario.barePath, reqs.bare)
-        : await load(bastion, scenario.bastionPath, reqs.bastion),
+        ? await load(bare, barePath, reqs.bare)
+        : await load(bastion, bastionPath, reqs.bastion),
     );
     if (variant === 'B') {
       const [a, b] = [runs.A[round - 1] as Run, runs.B[round - 1] as Run];
@@ -148,7 +158,9 @@ async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHa
   console.log(
     `   median:   A ${side(med('A'))}   B ${side(med('B'))}   B/A ${pct(ratio)}   CPU A/B ${pct(cpuRatio)}\n` +
       `   => Bastion at ${pct(ratio)} of bare Fastify's requests/s (median of per-round ratios); ` +
-      `target >= ${pct(TARGET)}: ${ratio >= TARGET ? 'met' : 'NOT met'} (${load1()})`,
+      (target === null
+        ? `no target (${load1()})`
+        : `target >= ${pct(target)}: ${ratio >= target ? 'met' : 'NOT met'} (${load1()})`),
   );
 }
 
@@ -167,13 +179,51 @@ if (args.profile) {
     });
   }
 } else {
-  const [bare, bastion] = (await startAll([
-    start('bare', 'bare.ts'),
-    start('bastion', 'bastion.ts'),
-  ])) as [ServerHandle, ServerHandle];
-  try {
-    for (const scenario of selected) await measure(scenario, bare, bastion);
-  } finally {
-    await Promise.all([bare.stop(), bastion.stop()]);
+  for (const database of ['pglite', 'postgres'] as const) {
+    const group = selected.filter((s) => (s.database ?? 'pglite') === database);
+    if (group.length > 0) await measureGroup(group, database);
   }
+}
+
+/** Both servers for a group of scenarios, on PGlite or on a fresh PostgreSQL database. */
+async function measureGroup(group: readonly Scenario[], database: 'pglite' | 'postgres') {
+  const pgDb = database === 'postgres' ? await createPostgresDatabase() : undefined;
+  try {
+    const env: Record<string, string> = pgDb ? { BENCH_DATABASE_URL: pgDb.url } : {};
+    if (pgDb) console.log(`\npostgres: fresh database ${pgDb.name} (dropped afterwards)`);
+    const [bare, bastion] = (await startAll([
+      start('bare', 'bare.ts', [], env),
+      start('bastion', 'bastion.ts', [], env),
+    ])) as [ServerHandle, ServerHandle];
+    try {
+      for (const scenario of group) await measure(scenario, bare, bastion);
+    } finally {
+      await Promise.all([bare.stop(), bastion.stop()]);
+    }
+  } finally {
+    await pgDb?.drop();
+  }
+}
+
+/** A fresh database on the server DATABASE_URL names (default: local, user postgres). */
+async function createPostgresDatabase() {
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `bastion_bench_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }

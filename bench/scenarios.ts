@@ -1,10 +1,34 @@
 /**
  * The scenario list. To add one (a route behind the token gate, /auth/me with a database read,
  * logins/s), append an entry; `setup` can register and log in through `ctx.bastion.origin` and
- * return the headers or body each request must carry. The bare side serves only /health/live:
- * the baseline is always "the cheapest Fastify route", so every ratio reads the same way.
+ * return the headers or body each request must carry. The bare side's baseline is the cheapest
+ * Fastify route (/health/live), or for me-postgres the same row read with `pg` and nothing else.
  */
-import type { Scenario } from './lib/scenario.js';
+import type { Scenario, ScenarioContext } from './lib/scenario.js';
+
+/** Cold-token scenario: more distinct tokens than the verified-token cache holds (10,000). */
+const COLD_TOKENS = 20_000;
+const MINT_BATCH = 5_000;
+
+/** Access tokens for one bench user, minted in the Bastion child (bench/lib/bench-routes.ts). */
+async function mint(ctx: ScenarioContext, count: number) {
+  const tokens: string[] = [];
+  let userId = '';
+  for (let left = count; left > 0; left -= MINT_BATCH) {
+    const res = await fetch(`${ctx.bastion.origin}/bench/mint`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: Math.min(left, MINT_BATCH) }),
+    });
+    if (res.status !== 200) throw new Error(`/bench/mint: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { userId: string; tokens: string[] };
+    userId = body.userId;
+    tokens.push(...body.tokens);
+  }
+  return { userId, tokens };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export const scenarios: readonly Scenario[] = [
   {
@@ -24,5 +48,53 @@ export const scenarios: readonly Scenario[] = [
     bastionPath: '/.well-known/jwks.json',
     barePath: '/health/live',
     optional: true,
+  },
+  {
+    name: 'token-gate-warm',
+    description:
+      'GET /bench/gated (bench-only: behind the token gate, then the same {status:"ok"} as ' +
+      '/health/live), one access token for every request: verified-token cache hit + ' +
+      'revocation check',
+    bastionPath: '/bench/gated',
+    barePath: '/health/live',
+    target: 0.45,
+    optional: true,
+    async setup(ctx) {
+      const { tokens } = await mint(ctx, 1);
+      const headers = bearer(tokens[0] as string);
+      // The bare side gets the same header (and ignores it), so both read the same bytes.
+      return { bastion: { headers }, bare: { headers } };
+    },
+  },
+  {
+    name: 'token-gate-cold',
+    description:
+      `GET /bench/gated with a different access token on every request (${COLD_TOKENS.toLocaleString('en-US')} ` +
+      'cycled, twice the verified-token cache): EdDSA signature and claims verified every time',
+    bastionPath: '/bench/gated',
+    barePath: '/health/live',
+    target: 0.45,
+    optional: true,
+    async setup(ctx) {
+      const { tokens } = await mint(ctx, COLD_TOKENS);
+      const rotate = { header: 'authorization', values: tokens.map((t) => `Bearer ${t}`) };
+      return { bastion: { rotate }, bare: { rotate } };
+    },
+  },
+  {
+    name: 'me-postgres',
+    description:
+      'GET /auth/me with a bearer (warm token) on PostgreSQL: token gate, one user row by id ' +
+      'through Kysely/pg, zod-serialized profile; bare side: one pg query for the same row',
+    bastionPath: '/auth/me',
+    barePath: '/users/:id',
+    database: 'postgres',
+    target: null,
+    optional: true,
+    async setup(ctx) {
+      const { userId, tokens } = await mint(ctx, 1);
+      const headers = bearer(tokens[0] as string);
+      return { bastion: { headers }, bare: { headers }, barePath: `/users/${userId}` };
+    },
   },
 ];

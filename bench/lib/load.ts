@@ -16,6 +16,11 @@ export interface LoadRequest {
   readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
+  /**
+   * Each request carries the next of `values` (cycling) in header `header`, e.g. a different
+   * access token per request so a verified-token cache is missed.
+   */
+  readonly rotate?: { readonly header: string; readonly values: readonly string[] };
 }
 
 export interface LoadOptions {
@@ -64,7 +69,19 @@ export async function warmUp(
   }
 }
 
+/** Cycles through a rotation's values (one counter per load run, shared by its connections). */
+function rotation(values: readonly string[]): () => string {
+  let i = 0;
+  return () => {
+    const value = values[i] as string;
+    i = (i + 1) % values.length;
+    return value;
+  };
+}
+
 async function runAutocannon(o: LoadOptions): Promise<LoadResult> {
+  const rotate = o.request?.rotate;
+  const next = rotate ? rotation(rotate.values) : undefined;
   const r = await autocannon({
     url: o.url,
     connections: o.connections,
@@ -72,6 +89,18 @@ async function runAutocannon(o: LoadOptions): Promise<LoadResult> {
     method: o.request?.method ?? 'GET',
     headers: { ...o.request?.headers },
     body: o.request?.body,
+    ...(rotate && next
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request) => ({
+                ...req,
+                headers: { ...req.headers, [rotate.header]: next() },
+              }),
+            },
+          ],
+        }
+      : {}),
   });
   return {
     requestsPerSec: r.requests.total / r.duration,
@@ -81,23 +110,40 @@ async function runAutocannon(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/** A wrk Lua script setting method, headers and body, when the request needs one. */
-function wrkScript(request: LoadRequest | undefined): string | undefined {
+/**
+ * A wrk Lua script setting method, headers and body, when the request needs one; a rotation is
+ * read from `valuesFile` (one value a line) and set per request in `request()`.
+ */
+function wrkScript(request: LoadRequest | undefined, valuesFile: string): string | undefined {
   if (!request) return undefined;
   const lines = [`wrk.method = ${JSON.stringify(request.method ?? 'GET')}`];
   for (const [k, v] of Object.entries(request.headers ?? {})) {
     lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
   }
   if (request.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(request.body)}`);
+  if (request.rotate) {
+    lines.push(
+      'local values = {}',
+      `for line in io.lines(${JSON.stringify(valuesFile)}) do values[#values + 1] = line end`,
+      'local i = 0',
+      'request = function()',
+      '  i = i % #values + 1',
+      `  wrk.headers[${JSON.stringify(request.rotate.header)}] = values[i]`,
+      '  return wrk.format()',
+      'end',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
 async function runWrk(o: LoadOptions): Promise<LoadResult> {
-  const script = wrkScript(o.request);
-  const dir = script ? mkdtempSync(join(tmpdir(), 'bench-wrk-')) : undefined;
+  const dir = o.request ? mkdtempSync(join(tmpdir(), 'bench-wrk-')) : undefined;
+  const valuesFile = join(dir ?? tmpdir(), 'values.txt');
+  const script = wrkScript(o.request, valuesFile);
   const args = ['-t', String(o.threads ?? 1), '-c', String(o.connections), '-d', `${o.seconds}s`];
   if (dir && script) {
     writeFileSync(join(dir, 'req.lua'), script);
+    if (o.request?.rotate) writeFileSync(valuesFile, `${o.request.rotate.values.join('\n')}\n`);
     args.push('-s', join(dir, 'req.lua'));
   }
   args.push(o.url);

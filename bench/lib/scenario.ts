@@ -11,6 +11,9 @@ export interface ScenarioContext {
 export interface ScenarioRequests {
   readonly bastion?: LoadRequest;
   readonly bare?: LoadRequest;
+  /** Paths known only after setup (e.g. the id of a user it created); else the scenario's. */
+  readonly bastionPath?: string;
+  readonly barePath?: string;
 }
 
 export interface Scenario {
@@ -24,6 +27,14 @@ export interface Scenario {
   readonly expectStatus?: number;
   /** Left out of a plain `npm run bench` (kept under ~90 s); run with --scenario <name> or --all. */
   readonly optional?: boolean;
+  /** B/A requests/s the issue asks for (0.65 when unset); null: a comparison without a target. */
+  readonly target?: number | null;
+  /**
+   * The servers' database: PGlite (default) or PostgreSQL (a fresh database the runner creates
+   * from DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres, and drops after;
+   * both sides get it as BENCH_DATABASE_URL).
+   */
+  readonly database?: 'pglite' | 'postgres';
   /** Runs once after both servers listen (create a user, log in, ...). */
   readonly setup?: (ctx: ScenarioContext) => Promise<ScenarioRequests | undefined>;
 }
