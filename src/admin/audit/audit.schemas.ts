@@ -32,4 +32,5 @@ export const ChainReportView = z.object({
   intact: z.boolean(),
   entries: z.number().int(),
   firstBrokenId: z.uuid().nullable(),
+  lastHash: z.string().nullable(),
 });

@@ -68,8 +68,12 @@ export async function patchUser(
     }
     return { user: after, revoke: removed.length > 0 || (locked && !before.locked) };
   });
-  // A demoted or locked account keeps no session: its tokens carry the old roles.
-  if (revoke) await endUserSessions(deps.sessions, targetId);
+  // A demoted or locked account keeps no session: its tokens carry the old roles. An admin who
+  // drops one of their own extra roles keeps the session they are using (its next refresh
+  // carries the new roles); their other sessions end.
+  if (revoke) {
+    await endUserSessions(deps.sessions, targetId, self ? actor.principal.sessionId : undefined);
+  }
   return user;
 }
 

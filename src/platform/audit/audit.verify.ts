@@ -10,6 +10,8 @@ export interface ChainReport {
   readonly entries: number;
   /** The first entry whose link or content does not match (null when intact). */
   readonly firstBrokenId: string | null;
+  /** The newest entry's hash: keep a copy elsewhere to detect entries cut from the end. */
+  readonly lastHash: string | null;
 }
 
 export async function verifyAuditChain(db: Db): Promise<ChainReport> {
@@ -29,7 +31,8 @@ export async function verifyAuditChain(db: Db): Promise<ChainReport> {
     }
     const last = rows.at(-1);
     if (!last || rows.length < BATCH) {
-      return { intact: firstBrokenId === null, entries, firstBrokenId };
+      const lastHash = entries > 0 ? prev : null;
+      return { intact: firstBrokenId === null, entries, firstBrokenId, lastHash };
     }
     afterSeq = last.seq;
   }
