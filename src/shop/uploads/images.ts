@@ -19,13 +19,14 @@ export async function toSafeWebp(input: Buffer): Promise<Buffer> {
   const type = await fileTypeFromBuffer(input);
   if (!type || !ACCEPTED.has(type.mime)) throw uploadError('unsupported_media_type');
 
-  // `limitInputPixels` is sharp's own guard; the explicit header check below gives the
-  // contract's 422 before it is reached. `failOn: 'error'` refuses truncated or corrupt data.
+  // metadata() reads the header only, so it runs without sharp's pixel limit and the explicit
+  // check below gives the contract's 422; the decode keeps `limitInputPixels` as a second guard.
+  // `failOn: 'error'` refuses truncated or corrupt data.
   const options = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error', pages: 1 } as const;
   let width: number | undefined;
   let height: number | undefined;
   try {
-    ({ width, height } = await sharp(input, options).metadata());
+    ({ width, height } = await sharp(input, { ...options, limitInputPixels: false }).metadata());
   } catch {
     throw uploadError('invalid_image');
   }

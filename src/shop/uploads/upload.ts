@@ -14,11 +14,19 @@ export const UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024;
  */
 export async function readImageUpload(request: FastifyRequest): Promise<Buffer> {
   if (!request.isMultipart()) throw platformError('unsupported_media_type');
-  const file = await request.file({
+  let bytes: Buffer | undefined;
+  // Every part is read, so a second file or a text field is refused rather than ignored; the
+  // limits make busboy raise 413 on the first part past them.
+  const parts = request.parts({
     limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 50 },
   });
-  if (file?.fieldname !== 'file') throw uploadError('file_required');
-  // toBuffer() throws FST_REQ_FILE_TOO_LARGE (413) once the limit is crossed.
-  const bytes = await file.toBuffer();
+  for await (const part of parts) {
+    if (part.type !== 'file' || part.fieldname !== 'file' || bytes) {
+      throw uploadError('file_required');
+    }
+    // toBuffer() throws FST_REQ_FILE_TOO_LARGE (413) once the limit is crossed.
+    bytes = await part.toBuffer();
+  }
+  if (!bytes) throw uploadError('file_required');
   return toSafeWebp(bytes);
 }
