@@ -1,0 +1,180 @@
+/**
+ * Attacks on the payment webhook (issue 7): forged, stale, unsigned and re-signed events, and
+ * the same event delivered twice and concurrently (one credit).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actors, createActors } from '../../../test/support/actors.js';
+import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import {
+  auditLedger,
+  balance,
+  CLEAN_LEDGER,
+  deliver,
+  paymentEvent,
+  WEBHOOK_SECRET,
+} from '../../../test/support/shop.js';
+import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
+import { manualClock } from '../../platform/clock.js';
+
+let ctx: TestContext;
+let actors: Actors;
+const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
+const nowSeconds = () => Math.floor(clock.now() / 1000);
+
+beforeAll(async () => {
+  ctx = await createTestApp({ env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET }, deps: { clock } });
+  actors = await createActors(ctx.app, ctx.database.db, clock);
+}, SETUP_TIMEOUT_MS);
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const balanceOf = async () => (await balance(ctx.app, actors.user.headers)).json().balanceCents;
+
+function expectInvalidSignature(res: Awaited<ReturnType<typeof deliver>>) {
+  expect(res.statusCode).toBe(400);
+  expect(codeOf(res)).toBe('invalid_signature');
+}
+
+describe('signatures', () => {
+  it('refuses a forged, unsigned, malformed or re-signed-with-another-secret event (400)', async () => {
+    const before = await balanceOf();
+    const payload = paymentEvent(actors.user.userId, 1_000_000);
+    const t = nowSeconds();
+    const forged = createHmac('sha256', 'guess').update(`${t}.${payload}`).digest('hex');
+    for (const signature of [
+      null,
+      '',
+      'garbage',
+      `t=${t}`,
+      `t=${t},v1=${forged}`,
+      `t=${t},v1=${'0'.repeat(64)}`,
+      `t=${t},v0=${forged}`,
+      'x'.repeat(5000),
+    ]) {
+      expectInvalidSignature(await deliver(ctx.app, payload, { signature, timestamp: t }));
+    }
+    expectInvalidSignature(
+      await deliver(ctx.app, payload, { secret: 'whsec_attacker', timestamp: t }),
+    );
+    expect(await balanceOf()).toBe(before);
+  });
+
+  it('refuses a genuine signature over a body changed afterwards', async () => {
+    const before = await balanceOf();
+    const original = paymentEvent(actors.user.userId, 100);
+    const t = nowSeconds();
+    const good = await deliver(ctx.app, original, { timestamp: t });
+    expect(good.statusCode).toBe(200);
+    const tampered = original.replace('"amount_received":100', '"amount_received":100000');
+    const signature = (await import('stripe')).default.webhooks.generateTestHeaderString({
+      payload: original,
+      secret: WEBHOOK_SECRET,
+      timestamp: t,
+    });
+    expectInvalidSignature(await deliver(ctx.app, tampered, { signature }));
+    // Re-serialised JSON (same object, other bytes) is not the signed body either.
+    const respaced = JSON.stringify(JSON.parse(original), null, 1);
+    expectInvalidSignature(await deliver(ctx.app, respaced, { signature }));
+    expect(await balanceOf()).toBe(before + 100);
+  });
+
+  it('refuses a stale signature (older than 5 minutes), accepts one at 5 minutes', async () => {
+    const before = await balanceOf();
+    expectInvalidSignature(
+      await deliver(ctx.app, paymentEvent(actors.user.userId, 100), {
+        timestamp: nowSeconds() - 301,
+      }),
+    );
+    expectInvalidSignature(
+      await deliver(ctx.app, paymentEvent(actors.user.userId, 100), {
+        timestamp: nowSeconds() - 86_400,
+      }),
+    );
+    const edge = await deliver(ctx.app, paymentEvent(actors.user.userId, 100), {
+      timestamp: nowSeconds() - 300,
+    });
+    expect(edge.statusCode).toBe(200);
+    expect(await balanceOf()).toBe(before + 100);
+  });
+
+  it('a captured delivery replayed later, with its original signature, is refused', async () => {
+    const payload = paymentEvent(actors.user.userId, 100);
+    const t = nowSeconds();
+    const signature = (await import('stripe')).default.webhooks.generateTestHeaderString({
+      payload,
+      secret: WEBHOOK_SECRET,
+      timestamp: t,
+    });
+    clock.advance(6 * 60_000);
+    try {
+      expectInvalidSignature(await deliver(ctx.app, payload, { signature }));
+    } finally {
+      clock.advance(-6 * 60_000);
+    }
+  });
+
+  it('a signed body that is not JSON, or JSON of another content type, credits nothing', async () => {
+    const t = nowSeconds();
+    const notJson = await deliver(ctx.app, '{"id": "evt_x", ', { timestamp: t });
+    expect(notJson.statusCode).toBe(400);
+    const text = await ctx.app.inject({
+      method: 'POST',
+      url: '/webhooks/payments',
+      headers: { 'content-type': 'text/plain', 'stripe-signature': `t=${t},v1=00` },
+      payload: 'hello',
+    });
+    expect(text.statusCode).toBe(415);
+  });
+});
+
+describe('exactly once per event id', () => {
+  it('the same event delivered twice credits once', async () => {
+    const before = await balanceOf();
+    const payload = paymentEvent(actors.user.userId, 4200);
+    const first = await deliver(ctx.app, payload);
+    const second = await deliver(ctx.app, payload);
+    expect(first.statusCode).toBe(200);
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toEqual({ received: true });
+    expect(await balanceOf()).toBe(before + 4200);
+  });
+
+  it('the same event delivered 20 times at once credits once', async () => {
+    const before = await balanceOf();
+    const payload = paymentEvent(actors.user.userId, 777);
+    const results = await Promise.all(Array.from({ length: 20 }, () => deliver(ctx.app, payload)));
+    for (const r of results) expect(r.statusCode).toBe(200);
+    expect(await balanceOf()).toBe(before + 777);
+    const rows = await ctx.database.db
+      .selectFrom('ledger_entries')
+      .select('id')
+      .where('reference', '=', JSON.parse(payload).id)
+      .execute();
+    expect(rows.length).toBe(2);
+  });
+
+  it('distinct events delivered concurrently each credit once; the ledger stays balanced', async () => {
+    const before = await balanceOf();
+    const payloads = Array.from({ length: 25 }, () => paymentEvent(actors.user.userId, 10));
+    const results = await Promise.all([...payloads, ...payloads].map((p) => deliver(ctx.app, p)));
+    for (const r of results) expect(r.statusCode).toBe(200);
+    expect(await balanceOf()).toBe(before + 250);
+    expect(await auditLedger(ctx.database.db)).toEqual(CLEAN_LEDGER);
+  });
+
+  it('an event id full of SQL is only data', async () => {
+    const before = await balanceOf();
+    const id = `evt_'); DELETE FROM wallets; --${randomUUID()}`;
+    const res = await deliver(ctx.app, paymentEvent(actors.user.userId, 5, { id }));
+    expect(res.statusCode).toBe(200);
+    expect(await balanceOf()).toBe(before + 5);
+    const row = await ctx.database.db
+      .selectFrom('payment_events')
+      .select('id')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    expect(row?.id).toBe(id);
+  });
+});
