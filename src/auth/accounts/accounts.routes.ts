@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
+import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
 import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
 import type { SheddingExemption } from '../../platform/load-shedding.js';
@@ -71,6 +72,8 @@ export function accountRoutes(
   const secure = sessions.config.secureCookies;
   const deviceCookie = cookieNames(secure).device;
   const { limits, throttle } = abuse;
+  const audit = (request: FastifyRequest, change: Omit<AccountChange, 'ip'>) =>
+    auditAccountChange(accounts.db, accounts.clock, request.log, { ...change, ip: request.ip });
   /**
    * Under a flood, load shedding still lets through a login that carries a device cookie valid
    * for the account it names (issue 5): the owner of a known device can log in while everyone
@@ -134,7 +137,11 @@ export function accountRoutes(
         onRequest: [perIp(limits.token)],
         schema: { tags, body: VerifyEmailBody, response: { 200: UserEnvelope } },
       },
-      async (request) => ({ user: toSelfView(await verifyEmail(accounts, request.body.token)) }),
+      async (request) => {
+        const user = await verifyEmail(accounts, request.body.token);
+        await audit(request, { userId: user.id, action: 'account.email_verified' });
+        return { user: toSelfView(user) };
+      },
     );
 
     r.post(
@@ -199,9 +206,13 @@ export function accountRoutes(
           request.cookies[deviceCookie],
         );
         const body = await finishLogin(request, reply, user, knownDevice, true);
-        return factor.recoveryCodesRemaining === undefined
-          ? body
-          : { ...body, recoveryCodesRemaining: factor.recoveryCodesRemaining };
+        if (factor.recoveryCodesRemaining === undefined) return body;
+        await audit(request, {
+          userId: user.id,
+          action: 'account.recovery_code_used',
+          detail: { remaining: factor.recoveryCodesRemaining },
+        });
+        return { ...body, recoveryCodesRemaining: factor.recoveryCodesRemaining };
       },
     );
 
@@ -228,6 +239,7 @@ export function accountRoutes(
       async (request, reply) => {
         const user = await resetPassword(accounts, request.log, request.body);
         await endUserSessions(sessions, user.id);
+        await audit(request, { userId: user.id, action: 'account.password_reset' });
         return reply.code(204).send();
       },
     );
@@ -242,6 +254,7 @@ export function accountRoutes(
       async (request, reply) => {
         const userId = await secureAccount(accounts, request.log, request.body.token);
         await endUserSessions(sessions, userId);
+        await audit(request, { userId, action: 'account.secured' });
         return reply.code(204).send();
       },
     );
@@ -256,6 +269,7 @@ export function accountRoutes(
         const principal = principalOf(request);
         await changePassword(accounts, request.log, principal.userId, request.body);
         await endUserSessions(sessions, principal.userId, principal.sessionId);
+        await audit(request, { userId: principal.userId, action: 'account.password_changed' });
         return reply.code(204).send();
       },
     );

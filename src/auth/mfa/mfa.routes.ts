@@ -1,8 +1,9 @@
 /** MFA management: TOTP setup and confirm, removal and recovery-code regeneration (step-up). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
+import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
 import { findUserById } from '../accounts/accounts.store.js';
 import { CodeBody, Enrolment, RecoveryCodes } from './mfa.schemas.js';
@@ -20,6 +21,13 @@ export function mfaRoutes(deps: MfaDeps) {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['mfa'];
     const security = [{ bearer: [] }];
+
+    const audit = (request: FastifyRequest, action: AccountChange['action']) =>
+      auditAccountChange(deps.db, deps.clock, request.log, {
+        userId: principalOf(request).userId,
+        action,
+        ip: request.ip,
+      });
 
     const caller = async (request: Parameters<typeof principalOf>[0]) => {
       const user = await findUserById(deps.db, principalOf(request).userId);
@@ -46,14 +54,12 @@ export function mfaRoutes(deps: MfaDeps) {
         preHandler: [recentAuth],
         schema: { tags, security, body: CodeBody, response: { 200: RecoveryCodes } },
       },
-      async (request) => ({
-        recoveryCodes: await confirmTotp(
-          deps,
-          request.log,
-          await caller(request),
-          request.body.code,
-        ),
-      }),
+      async (request) => {
+        const user = await caller(request);
+        const recoveryCodes = await confirmTotp(deps, request.log, user, request.body.code);
+        await audit(request, 'account.mfa_enabled');
+        return { recoveryCodes };
+      },
     );
 
     r.delete(
@@ -65,6 +71,7 @@ export function mfaRoutes(deps: MfaDeps) {
       },
       async (request, reply) => {
         await removeTotp(deps, request.log, await caller(request), request.body.code);
+        await audit(request, 'account.mfa_disabled');
         return reply.code(204).send();
       },
     );
@@ -76,14 +83,17 @@ export function mfaRoutes(deps: MfaDeps) {
         preHandler: [recentAuth],
         schema: { tags, security, body: CodeBody, response: { 200: RecoveryCodes } },
       },
-      async (request) => ({
-        recoveryCodes: await regenerateRecoveryCodes(
+      async (request) => {
+        const user = await caller(request);
+        const recoveryCodes = await regenerateRecoveryCodes(
           deps,
           request.log,
-          await caller(request),
+          user,
           request.body.code,
-        ),
-      }),
+        );
+        await audit(request, 'account.recovery_codes_regenerated');
+        return { recoveryCodes };
+      },
     );
   };
 }

@@ -112,5 +112,8 @@ export async function disableMfa(db: Db, userId: string, now: Date): Promise<voi
       .where('id', '=', userId)
       .execute();
     await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
+    // Live sessions stop counting as MFA sessions: their next access token has no `otp` in
+    // `amr` (an admin's then loses /admin until MFA is back and they log in again).
+    await trx.updateTable('sessions').set({ mfa: false }).where('user_id', '=', userId).execute();
   });
 }

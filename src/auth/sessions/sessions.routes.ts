@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Authenticator, principalOf } from '../../access/policy.js';
+import { auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
 import { clearSessionCookies, cookieNames, setSessionCookies } from './cookies.js';
 import { ListQuery, SessionList, SessionParams, TokenResponse } from './sessions.schemas.js';
@@ -93,7 +94,14 @@ export function sessionRoutes(
       '/auth/logout-all',
       { config: { access: 'authenticated' }, schema: { tags: ['auth'] } },
       async (request, reply) => {
-        await endUserSessions(deps, principalOf(request).userId);
+        const { userId } = principalOf(request);
+        const ended = await endUserSessions(deps, userId);
+        await auditAccountChange(deps.db, deps.clock, request.log, {
+          userId,
+          action: 'account.sessions_revoked',
+          ip: request.ip,
+          detail: { sessions: ended.length },
+        });
         return endReply(reply, secure);
       },
     );

@@ -12,6 +12,7 @@ export type AccountAction =
   | 'account.email_verified'
   | 'account.password_changed'
   | 'account.password_reset'
+  | 'account.secured'
   | 'account.sessions_revoked'
   | 'account.mfa_enabled'
   | 'account.mfa_disabled'
