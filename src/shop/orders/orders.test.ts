@@ -13,12 +13,13 @@ import {
 } from '../../../test/support/shop.js';
 import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
 import { manualClock } from '../../platform/clock.js';
+import { requestHash, STALE_ATTEMPT_MS } from './orders.service.js';
 
 let ctx: TestContext;
 let actors: Actors;
+const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
 
 beforeAll(async () => {
-  const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
   ctx = await createTestApp({ deps: { clock } });
   actors = await createActors(ctx.app, ctx.database.db, clock);
   await fund(ctx.database.db, actors.user.userId, 100_000);
@@ -171,6 +172,44 @@ describe('POST /orders', () => {
     });
     expect(read.statusCode).toBe(200);
     expect(read.json()).toEqual(order);
+  });
+});
+
+describe('Idempotency-Key while the first request runs', () => {
+  const inProgress = async (key: string, body: unknown, createdAt: Date) =>
+    ctx.database.db
+      .insertInto('idempotency_keys')
+      .values({
+        user_id: actors.user.userId,
+        key,
+        request_hash: requestHash(body),
+        status: 'in_progress',
+        claim: randomUUID(),
+        created_at: createdAt,
+      })
+      .execute();
+
+  it('answers 409 idempotency_request_in_progress and changes nothing', async () => {
+    const p = await createProduct(ctx.app, actors.admin.headers, { priceCents: 1, stock: 3 });
+    const body = { items: [{ productId: p, quantity: 1 }] };
+    const key = randomUUID();
+    await inProgress(key, body, new Date(clock.now()));
+    const res = await placeOrder(ctx.app, actors.user.headers, body, key);
+    expect(res.statusCode).toBe(409);
+    expect(codeOf(res)).toBe('idempotency_request_in_progress');
+    expect((await ctx.app.inject({ method: 'GET', url: `/products/${p}` })).json().stock).toBe(3);
+  });
+
+  it('takes over an attempt in progress for longer than 5 minutes (its process died)', async () => {
+    const p = await createProduct(ctx.app, actors.admin.headers, { priceCents: 1, stock: 3 });
+    const body = { items: [{ productId: p, quantity: 1 }] };
+    const key = randomUUID();
+    await inProgress(key, body, new Date(clock.now() - STALE_ATTEMPT_MS - 1000));
+    const res = await placeOrder(ctx.app, actors.user.headers, body, key);
+    expect(res.statusCode).toBe(201);
+    const again = await placeOrder(ctx.app, actors.user.headers, body, key);
+    expect(again.json().id).toBe(res.json().id);
+    expect((await ctx.app.inject({ method: 'GET', url: `/products/${p}` })).json().stock).toBe(2);
   });
 });
 
