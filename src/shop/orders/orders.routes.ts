@@ -70,7 +70,8 @@ export function orderRoutes(deps: ShopDeps) {
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        const owner = hasRole(principal, 'admin') ? null : principal.userId;
+        // Any order only for an admin who passed MFA; an admin without it reads as a user does.
+        const owner = hasRole(principal, 'admin') && principal.mfa ? null : principal.userId;
         // Someone else's order is answered exactly as a missing one.
         const order = await findOrder(deps.db, request.params.id, owner);
         if (!order) throw platformError('not_found');
