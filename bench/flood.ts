@@ -318,15 +318,18 @@ const NOTES = `CPU is the server process (all threads) in % of one core during t
 
 Reading the rows:
 - The flood is closed-loop: each of its connections sends its next guess as soon as the last one
-  is answered. A refused guess (429 before any work, or 503 \`overloaded\` from a full hash pool)
-  is answered within milliseconds, so refusals come back at a high rate and keep the event loop
-  busy.
-- Legitimate 503s in the first row that the second row does not have come from load shedding
-  (\`@fastify/under-pressure\`): a busy event loop is shed whoever the request is from, a known
-  device included.
-- Legitimate latency in the second row is time on the event loop: every guess within the limits
-  looks its account up in PGlite (single-threaded, on the event loop) before the hash pool can
-  refuse it, and the user's own login runs its queries behind those.
+  is answered. A refused guess (429 before any work, or 503 \`overloaded\`) is answered within
+  milliseconds, so refusals come back at a high rate and keep the event loop busy.
+- Since issue 5's fix (commits 61c224c and c429281), load shedding lets through a login whose
+  device cookie is valid for the account in its body (an HMAC with the server's device key,
+  checked before any limiter, database or hashing work); everything else is still shed. The
+  first row's legitimate user is no longer refused (before: 4/55, 51 x 503). A login refused by
+  a limiter or by a full hash pool never looks its account up (the pool's room is checked before
+  the look-up), and a 503 gives back the budget it was counted against.
+- Legitimate latency under the flood is time waiting for the event loop: every step of the
+  login (the throttle's counters, the user look-up in PGlite, which runs on the event loop, the
+  hash handed to the pool, the session insert) queues behind the flood's requests, each of which
+  still costs HTTP parsing, a problem+json answer and a log line even when it is shed at once.
 - The last row still hashes on the bounded pool (at most one hash per core, device cookies ahead
   of the queue), which no setting turns off; only the queue is unbounded. Its flood is slow only
   because its connections wait in that queue; an open-loop attacker would grow it without bound.`;
