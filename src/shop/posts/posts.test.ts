@@ -306,3 +306,20 @@ describe('comments', () => {
     expect(rows).toEqual([]);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every posts route, with strict bodies', async () => {
+    const res = await send('GET', '/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const paths = res.json().paths;
+    for (const path of ['/posts', '/posts/{id}', '/posts/{id}/comments', '/comments/{id}']) {
+      expect(paths[path], path).toBeDefined();
+    }
+    const bodies = [
+      paths['/posts'].post,
+      paths['/posts/{id}'].patch,
+      paths['/posts/{id}/comments'].post,
+    ].map((op) => op.requestBody.content['application/json'].schema);
+    for (const body of bodies) expect(body.additionalProperties).toBe(false);
+  });
+});
