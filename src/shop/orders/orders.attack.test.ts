@@ -351,3 +351,35 @@ describe('50 concurrent orders race', () => {
     expect(await auditLedger(ctx.database.db)).toEqual(CLEAN_LEDGER);
   });
 });
+
+describe('a price change racing the orders', () => {
+  it('every order is charged a price the product really had, and the ledger matches the orders', async () => {
+    const buyer = await createActor(ctx.app, ctx.database.db, { prefix: 'racer3' });
+    await fund(ctx.database.db, buyer.userId, 100_000);
+    const p = await createProduct(ctx.app, actors.admin.headers, { priceCents: 100, stock: 1000 });
+    const orders = Array.from({ length: 30 }, () =>
+      placeOrder(ctx.app, buyer.headers, { items: [{ productId: p, quantity: 2 }] }),
+    );
+    const patches = Array.from({ length: 10 }, (_, i) =>
+      ctx.app.inject({
+        method: 'PATCH',
+        url: `/products/${p}`,
+        headers: actors.admin.headers,
+        payload: { priceCents: i % 2 ? 100 : 200 },
+      }),
+    );
+    const results = await Promise.all(orders);
+    await Promise.all(patches);
+    let charged = 0;
+    for (const r of results) {
+      expect(r.statusCode).toBe(201);
+      const order = r.json() as { totalCents: number; items: { unitPriceCents: number }[] };
+      expect([100, 200]).toContain(order.items[0]?.unitPriceCents);
+      expect(order.totalCents).toBe((order.items[0]?.unitPriceCents ?? 0) * 2);
+      charged += order.totalCents;
+    }
+    expect(await balanceOf(buyer)).toBe(100_000 - charged);
+    expect(await stockOf(p)).toBe(1000 - 60);
+    expect(await auditLedger(ctx.database.db)).toEqual(CLEAN_LEDGER);
+  });
+});
