@@ -132,3 +132,22 @@ describe('catalog', () => {
     expect(still.json()).toMatchObject({ stock: 10 });
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the shop routes with their schemas', async () => {
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const path of [
+      '/products',
+      '/products/{id}',
+      '/products/{id}/image',
+      '/wallet',
+      '/wallet/ledger',
+      '/orders',
+      '/orders/{id}',
+      '/webhooks/payments',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(doc.paths['/orders'].post.requestBody).toBeDefined();
+  });
+});

@@ -18,7 +18,7 @@ import {
 } from './idempotency.store.js';
 import { type OrderErrorCode, orderError } from './orders.errors.js';
 import type { OrderBody, OrderView } from './orders.schemas.js';
-import { insertOrder, liveProductIds, takeStock } from './orders.store.js';
+import { insertOrder, livePrices, takeStock } from './orders.store.js';
 
 /** An attempt in progress for longer than this is taken to have died with its process. */
 export const STALE_ATTEMPT_MS = 5 * 60_000;
@@ -59,7 +59,34 @@ function isStoredRefusal(err: unknown): err is AppError {
   return err instanceof AppError && STORED_REFUSALS.has(err.code);
 }
 
+/** A price changed between the read and the stock update: the transaction is run again. */
+class PriceChanged extends Error {}
+
+const PRICE_RETRIES = 3;
+
+/**
+ * The order's transaction. The stock updates come last, just before the commit: a popular
+ * product's row lock is then held for one statement and the commit, not for the whole
+ * transaction. Lock order is the same everywhere (the buyer's wallet, then products by id), so
+ * concurrent orders and credits never deadlock. Prices are read first without a lock and
+ * checked again by the locking UPDATE; a change in between runs the transaction again.
+ */
 async function place(
+  deps: ShopDeps,
+  userId: string,
+  body: OrderBody,
+  key: Claim,
+): Promise<OrderView> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await placeOnce(deps, userId, body, key);
+    } catch (err) {
+      if (!(err instanceof PriceChanged) || attempt >= PRICE_RETRIES) throw err;
+    }
+  }
+}
+
+async function placeOnce(
   deps: ShopDeps,
   userId: string,
   body: OrderBody,
@@ -67,23 +94,14 @@ async function place(
 ): Promise<OrderView> {
   const now = new Date(deps.clock.now());
   const orderId = uuidv7();
-  const lines = [...body.items].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+  const ids = body.items.map((i) => i.productId.toLowerCase());
   return deps.db.transaction().execute(async (trx) => {
-    const live = await liveProductIds(
-      trx,
-      lines.map((l) => l.productId),
-    );
-    if (live.size !== lines.length) throw orderError('unknown_product');
-    const prices = new Map<string, number>();
-    for (const line of lines) {
-      const price = await takeStock(trx, line.productId, line.quantity);
-      if (price === undefined) throw orderError('out_of_stock');
-      prices.set(line.productId, price);
-    }
-    const priced = body.items.map((i) => ({
-      productId: i.productId,
+    const prices = await livePrices(trx, ids);
+    if (prices.size !== ids.length) throw orderError('unknown_product');
+    const priced = body.items.map((i, n) => ({
+      productId: ids[n] as string,
       quantity: i.quantity,
-      unitPriceCents: prices.get(i.productId) ?? 0,
+      unitPriceCents: prices.get(ids[n] as string) ?? 0,
     }));
     const totalCents = priced.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
     if (totalCents > 0) {
@@ -98,28 +116,37 @@ async function place(
       });
       if (!paid) throw orderError('insufficient_funds');
     }
-    const order = {
+    const instructions = body.instructions ?? null;
+    const currency = deps.config.currency;
+    await insertOrder(trx, {
       id: orderId,
       userId,
       lines: priced,
       totalCents,
-      currency: deps.config.currency,
-      instructions: body.instructions ?? null,
+      currency,
+      instructions,
       now,
-    };
-    await insertOrder(trx, order);
+    });
     const view: OrderView = {
       id: orderId,
       userId,
       items: priced,
       totalCents,
-      instructions: order.instructions,
+      instructions,
       status: 'paid',
       createdAt: now.toISOString(),
     };
     // Committed with the order, or not at all: a stored response always names a real order.
     if (!(await completeKey(trx, { ...key, now }, 201, view))) {
       throw orderError('idempotency_request_in_progress');
+    }
+    for (const line of [...priced].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
+      const price = await takeStock(trx, line.productId, line.quantity);
+      if (price === undefined) {
+        const stillLive = (await livePrices(trx, [line.productId])).size === 1;
+        throw orderError(stillLive ? 'out_of_stock' : 'unknown_product');
+      }
+      if (price !== line.unitPriceCents) throw new PriceChanged();
     }
     return view;
   });

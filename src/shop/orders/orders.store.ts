@@ -43,15 +43,15 @@ export async function insertOrder(trx: Db, o: NewOrder): Promise<void> {
     .execute();
 }
 
-/** Ids of the live (not deleted) products among `ids`. */
-export async function liveProductIds(trx: Db, ids: readonly string[]): Promise<Set<string>> {
+/** The current prices of the live (not deleted) products among `ids`, read without a lock. */
+export async function livePrices(trx: Db, ids: readonly string[]): Promise<Map<string, number>> {
   const rows = await trx
     .selectFrom('products')
-    .select('id')
+    .select(['id', 'price_cents'])
     .where('id', 'in', ids)
     .where('deleted_at', 'is', null)
     .execute();
-  return new Set(rows.map((r) => r.id));
+  return new Map(rows.map((r) => [r.id, Number(r.price_cents)]));
 }
 
 /**

@@ -18,14 +18,16 @@ const Title = z
     (s) => [...s].length <= TITLE_MAX_CODE_POINTS,
     `at most ${TITLE_MAX_CODE_POINTS} characters`,
   )
-  .refine((s) => !NOT_IN_TITLE.test(s), 'must not contain control characters');
+  .refine((s) => !NOT_IN_TITLE.test(s), 'must not contain control characters')
+  .describe(`Plain text, 1–${TITLE_MAX_CODE_POINTS} code points, no control characters`);
 
 const content = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .refine((s) => !NOT_IN_CONTENT.test(s), 'must not contain control characters');
+    .refine((s) => !NOT_IN_CONTENT.test(s), 'must not contain control characters')
+    .describe('HTML, reduced on write to the allowlist (DESIGN.md, Shop)');
 
 export const CreatePostBody = z.strictObject({
   title: Title,

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, type Actors, createActors } from '../../../test/support/actors.js';
+import {
+  type Actor,
+  type Actors,
+  createActor,
+  createActors,
+} from '../../../test/support/actors.js';
 import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
 import { manualClock } from '../../platform/clock.js';
@@ -193,6 +198,20 @@ describe('posts', () => {
     expect(again.statusCode).toBe(404);
     expect(codeOf(again)).toBe('not_found');
   });
+  it("a deleted author's posts and comments stay, still naming the tombstoned account", async () => {
+    const leaver = await createActor(ctx.app, ctx.database.db, { prefix: 'leaver' });
+    const post = await newPost(leaver);
+    const comment = await newComment(leaver, post.id);
+    const del = await send('DELETE', `/admin/users/${leaver.userId}`, cast.admin);
+    expect(del.statusCode, del.body).toBe(204);
+    const read = await send('GET', `/posts/${post.id}`);
+    expect(read.statusCode).toBe(200);
+    expect(read.json().authorId).toBe(leaver.userId);
+    expect((await send('GET', `/comments/${comment.id}`)).json().authorId).toBe(leaver.userId);
+    // The tombstone can no longer write.
+    const write = await send('POST', '/posts', leaver, { title: 't', content: 'c' });
+    expect(write.statusCode).toBe(401);
+  });
 });
 
 describe('comments', () => {
@@ -304,5 +323,22 @@ describe('comments', () => {
       .where('target_id', '=', post.id)
       .execute();
     expect(rows).toEqual([]);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every posts route, with strict bodies', async () => {
+    const res = await send('GET', '/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const paths = res.json().paths;
+    for (const path of ['/posts', '/posts/{id}', '/posts/{id}/comments', '/comments/{id}']) {
+      expect(paths[path], path).toBeDefined();
+    }
+    const bodies = [
+      paths['/posts'].post,
+      paths['/posts/{id}'].patch,
+      paths['/posts/{id}/comments'].post,
+    ].map((op) => op.requestBody.content['application/json'].schema);
+    for (const body of bodies) expect(body.additionalProperties).toBe(false);
   });
 });
