@@ -14,9 +14,14 @@ export interface OwnerScope {
   readonly [scopeBrand]: true;
 }
 
-/** The caller's own rows, or everyone's when the caller holds one of `everyoneFor`. */
+/**
+ * The caller's own rows, or everyone's when the caller holds one of `everyoneFor`. `admin` counts
+ * only for a session that passed MFA: an admin without it reads as a user does (ASVS V6.3.3).
+ */
 export function ownerScope(principal: Principal, everyoneFor: readonly Role[] = []): OwnerScope {
-  const everyone = everyoneFor.some((role) => principal.roles.includes(role));
+  const everyone = everyoneFor.some(
+    (role) => principal.roles.includes(role) && (role !== 'admin' || principal.mfa),
+  );
   return { userId: everyone ? null : principal.userId } as OwnerScope;
 }
 

@@ -1,7 +1,8 @@
 /** Orders: idempotent, race-safe creation and the caller's own orders (DESIGN.md, Shop). */
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { hasRole, principalOf } from '../../access/policy.js';
+import { ownerScope, ownRows } from '../../access/ownership.js';
+import { principalOf } from '../../access/policy.js';
 import { requireVerifiedEmail } from '../../access/verified-email.js';
 import { platformError } from '../../platform/errors.js';
 import type { ShopDeps } from '../shop.routes.js';
@@ -56,7 +57,7 @@ export function orderRoutes(deps: ShopDeps) {
       },
       async (request, reply) => {
         const { limit, cursor } = request.query;
-        const rows = await listOrders(deps.db, principalOf(request).userId, limit + 1, cursor);
+        const rows = await listOrders(deps.db, ownRows(principalOf(request)), limit + 1, cursor);
         reply.header('cache-control', 'no-store');
         return toPage(rows, limit, (o) => o);
       },
@@ -69,11 +70,9 @@ export function orderRoutes(deps: ShopDeps) {
         schema: { tags, params: IdParams, response: { 200: OrderView } },
       },
       async (request, reply) => {
-        const principal = principalOf(request);
-        // Any order only for an admin who passed MFA; an admin without it reads as a user does.
-        const owner = hasRole(principal, 'admin') && principal.mfa ? null : principal.userId;
-        // Someone else's order is answered exactly as a missing one.
-        const order = await findOrder(deps.db, request.params.id, owner);
+        // Admins (with MFA) read any order; someone else's is answered exactly as a missing one.
+        const scope = ownerScope(principalOf(request), ['admin']);
+        const order = await findOrder(deps.db, request.params.id, scope);
         if (!order) throw platformError('not_found');
         reply.header('cache-control', 'no-store');
         return order;

@@ -1,5 +1,6 @@
 /** Orders and their items (Kysely). Ownership is part of every read query. */
 import type { Selectable } from 'kysely';
+import type { OwnerScope } from '../../access/ownership.js';
 import type { Db } from '../../platform/db/database.js';
 import type { OrdersTable } from '../shop.tables.js';
 import type { OrderView } from './orders.schemas.js';
@@ -104,26 +105,27 @@ async function withItems(db: Db, orders: OrderRow[]): Promise<OrderView[]> {
   }));
 }
 
-/** One order, if `ownerId` owns it (`ownerId` null: any order, for admins). */
+/** One order, if it lies in `scope` (someone else's is not found, like a missing one). */
 export async function findOrder(
   db: Db,
   id: string,
-  ownerId: string | null,
+  scope: OwnerScope,
 ): Promise<OrderView | undefined> {
   let q = db.selectFrom('orders').selectAll().where('id', '=', id);
-  if (ownerId !== null) q = q.where('user_id', '=', ownerId);
+  if (scope.userId !== null) q = q.where('user_id', '=', scope.userId);
   const row = await q.executeTakeFirst();
   return row ? (await withItems(db, [row]))[0] : undefined;
 }
 
-/** A user's own orders, newest first, after `cursor`. */
+/** The orders in `scope`, newest first, after `cursor`. */
 export async function listOrders(
   db: Db,
-  userId: string,
+  scope: OwnerScope,
   limit: number,
   cursor?: string,
 ): Promise<OrderView[]> {
-  let q = db.selectFrom('orders').selectAll().where('user_id', '=', userId);
+  let q = db.selectFrom('orders').selectAll();
+  if (scope.userId !== null) q = q.where('user_id', '=', scope.userId);
   if (cursor) q = q.where('id', '<', cursor);
   return withItems(db, await q.orderBy('id', 'desc').limit(limit).execute());
 }
