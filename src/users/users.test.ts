@@ -1,22 +1,17 @@
 /** GET /users/:id views chosen by policy, and PUT /users/me/avatar (issue 6). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actors, createActors } from '../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Actors } from '../../test/support/actors.js';
+import type { TestContext } from '../../test/support/app.js';
+import { useCast } from '../../test/support/cast-app.js';
 import { solidImage } from '../../test/support/images.js';
-import { SETUP_TIMEOUT_MS } from '../../test/support/mfa.js';
 import { imageUpload } from '../../test/support/multipart.js';
-import { manualClock } from '../platform/clock.js';
 
 let ctx: TestContext;
 let cast: Actors;
-const clock = manualClock();
 
-beforeAll(async () => {
-  ctx = await createTestApp({ deps: { clock } });
-  cast = await createActors(ctx.app, ctx.database.db, clock);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
+const _clock = useCast((c, a) => {
+  ctx = c;
+  cast = a;
 });
 
 const PUBLIC_KEYS = ['avatarUrl', 'displayName', 'id'];

@@ -3,29 +3,19 @@
  * oneself, deletion as a tombstone, forced logout; every change audited and the chain intact.
  */
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Actor,
-  type Actors,
-  createActor,
-  createActors,
-} from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import { type Actor, type Actors, createActor } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
 import { bearer, login, STRONG_PASSWORD } from '../../../test/support/auth.js';
-import { SETUP_TIMEOUT_MS } from '../../../test/support/mfa.js';
+import { useCast } from '../../../test/support/cast-app.js';
 import { me, refresh } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
 
 let ctx: TestContext;
 let cast: Actors;
-const clock = manualClock();
 
-beforeAll(async () => {
-  ctx = await createTestApp({ deps: { clock } });
-  cast = await createActors(ctx.app, ctx.database.db, clock);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
+const clock = useCast((c, a) => {
+  ctx = c;
+  cast = a;
 });
 
 function asAdmin(method: 'GET' | 'PATCH' | 'DELETE' | 'POST', url: string, payload?: unknown) {

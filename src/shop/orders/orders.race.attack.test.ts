@@ -4,14 +4,10 @@
  * with DATABASE_URL set, on PostgreSQL (real concurrent transactions). Every race ends with
  * exact stock and balances and a ledger audit (balances recomputed from the entries).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Actor,
-  type Actors,
-  createActor,
-  createActors,
-} from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import { type Actor, type Actors, createActor } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
+import { useCast } from '../../../test/support/cast-app.js';
 import {
   auditLedger,
   balance,
@@ -20,21 +16,22 @@ import {
   fund,
   placeOrder,
 } from '../../../test/support/shop.js';
-import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
+import { codeOf } from '../../../test/support/tokens.js';
 
 let ctx: TestContext;
 let actors: Actors;
 
-beforeAll(async () => {
-  const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
-  ctx = await createTestApp({ deps: { clock } });
-  actors = await createActors(ctx.app, ctx.database.db, clock);
-  await fund(ctx.database.db, actors.user.userId, 1_000_000);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
-});
+useCast(
+  (c, a) => {
+    ctx = c;
+    actors = a;
+  },
+  {
+    setup: async (c, a) => {
+      await fund(c.database.db, a.user.userId, 1_000_000);
+    },
+  },
+);
 
 const stockOf = async (id: string) =>
   (await ctx.app.inject({ method: 'GET', url: `/products/${id}` })).json().stock as number;

@@ -1,8 +1,9 @@
 /** Orders through the API: pricing from the catalog, wallet debit, idempotency, reads (issue 7). */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actors, createActors } from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Actors } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
+import { useCast } from '../../../test/support/cast-app.js';
 import {
   auditLedger,
   balance,
@@ -11,22 +12,23 @@ import {
   fund,
   placeOrder,
 } from '../../../test/support/shop.js';
-import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
+import { codeOf } from '../../../test/support/tokens.js';
 import { requestHash, STALE_ATTEMPT_MS } from './orders.service.js';
 
 let ctx: TestContext;
 let actors: Actors;
-const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
 
-beforeAll(async () => {
-  ctx = await createTestApp({ deps: { clock } });
-  actors = await createActors(ctx.app, ctx.database.db, clock);
-  await fund(ctx.database.db, actors.user.userId, 100_000);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
-});
+const clock = useCast(
+  (c, a) => {
+    ctx = c;
+    actors = a;
+  },
+  {
+    setup: async (c, a) => {
+      await fund(c.database.db, a.user.userId, 100_000);
+    },
+  },
+);
 
 describe('POST /orders', () => {
   it('prices from the catalog, debits the wallet, takes the stock: 201 + Location + order', async () => {

@@ -1,28 +1,19 @@
 /** Posts and comments through the API (issue 7): shapes, paging, edits, deletes, status codes. */
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Actor,
-  type Actors,
-  createActor,
-  createActors,
-} from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
-import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
+import { describe, expect, it } from 'vitest';
+import { type Actor, type Actors, createActor } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
+import { useCast } from '../../../test/support/cast-app.js';
+import { codeOf } from '../../../test/support/tokens.js';
 import { LINK_REL } from './sanitize.js';
 
-const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
 let ctx: TestContext;
 let cast: Actors;
 
-beforeAll(async () => {
-  ctx = await createTestApp({ deps: { clock } });
-  cast = await createActors(ctx.app, ctx.database.db, clock);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
+const clock = useCast((c, a) => {
+  ctx = c;
+  cast = a;
 });
 
 function send(

@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actors, createActors } from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Actors } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
+import { useCast } from '../../../test/support/cast-app.js';
 import {
   auditLedger,
   balance,
@@ -18,20 +19,17 @@ import {
   placeOrder,
   WEBHOOK_SECRET,
 } from '../../../test/support/shop.js';
-import { SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
 
 let ctx: TestContext;
 let actors: Actors;
 
-beforeAll(async () => {
-  const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
-  ctx = await createTestApp({ env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET }, deps: { clock } });
-  actors = await createActors(ctx.app, ctx.database.db, clock);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
-});
+useCast(
+  (c, a) => {
+    ctx = c;
+    actors = a;
+  },
+  { env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } },
+);
 
 describe('the balance is the sum of the ledger', () => {
   it('after concurrent deposits and orders, every wallet equals the sum of its entries', async () => {

@@ -1,22 +1,21 @@
 /** The wallet through the API: own balance and ledger, paged (issue 7). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actors, createActors } from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Actors } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
+import { useCast } from '../../../test/support/cast-app.js';
 import { balance, createProduct, fund, placeOrder } from '../../../test/support/shop.js';
-import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
+import { codeOf } from '../../../test/support/tokens.js';
 
 let ctx: TestContext;
 let actors: Actors;
 
-beforeAll(async () => {
-  const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
-  ctx = await createTestApp({ env: { CURRENCY: 'eur' }, deps: { clock } });
-  actors = await createActors(ctx.app, ctx.database.db, clock);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
-});
+useCast(
+  (c, a) => {
+    ctx = c;
+    actors = a;
+  },
+  { env: { CURRENCY: 'eur' } },
+);
 
 describe('wallet', () => {
   it('a new wallet is empty, in the configured currency', async () => {

@@ -3,9 +3,10 @@
  * the same event delivered twice and concurrently (one credit).
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actors, createActors } from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Actors } from '../../../test/support/actors.js';
+import type { TestContext } from '../../../test/support/app.js';
+import { useCast } from '../../../test/support/cast-app.js';
 import {
   auditLedger,
   balance,
@@ -14,21 +15,19 @@ import {
   paymentEvent,
   WEBHOOK_SECRET,
 } from '../../../test/support/shop.js';
-import { codeOf, SETUP_TIMEOUT_MS } from '../../../test/support/tokens.js';
-import { manualClock } from '../../platform/clock.js';
+import { codeOf } from '../../../test/support/tokens.js';
 
 let ctx: TestContext;
 let actors: Actors;
-const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
 const nowSeconds = () => Math.floor(clock.now() / 1000);
 
-beforeAll(async () => {
-  ctx = await createTestApp({ env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET }, deps: { clock } });
-  actors = await createActors(ctx.app, ctx.database.db, clock);
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await ctx?.close();
-});
+const clock = useCast(
+  (c, a) => {
+    ctx = c;
+    actors = a;
+  },
+  { env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } },
+);
 
 const balanceOf = async () => (await balance(ctx.app, actors.user.headers)).json().balanceCents;
 
