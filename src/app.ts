@@ -225,11 +225,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const media = createMediaStore(config.dataDir);
   await routes.register(mediaRoutes(media));
-  await routes.register(userRoutes({ db: deps.db, clock, media }));
+  await routes.register(userRoutes({ db: deps.db, clock, media, uploadLimit: limits.uploads }));
   await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
   await routes.register(auditRoutes(deps.db));
   await routes.register(securityEventRoutes(deps.db));
-  const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events };
+  const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events, limits };
   await routes.register(shopRoutes(shopDeps));
   await routes.register(postRoutes(shopDeps));
 

@@ -77,6 +77,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR: int(1, 1000).default(3),
   RATE_LIMIT_TOKEN_PER_HOUR: int(1, 10_000_000).default(20),
   RATE_LIMIT_REFRESH_PER_MINUTE: int(1, 10_000_000).default(60),
+  RATE_LIMIT_UPLOADS_PER_HOUR: int(1, 10_000_000).default(30),
+  RATE_LIMIT_CONTENT_PER_HOUR: int(1, 10_000_000).default(60),
   DEV_INSECURE_COOKIES: bool.optional(),
 });
 
@@ -150,6 +152,10 @@ export interface Config {
     readonly forgotMailsPerAccountHour: number;
     readonly tokenPerHour: number;
     readonly refreshPerMinute: number;
+    /** Image uploads per account (each one is a decode and re-encode). */
+    readonly uploadsPerHour: number;
+    /** Posts and comments per account. */
+    readonly contentPerHour: number;
   };
   readonly oauthProviders: readonly OAuthProviderConfig[];
 }
@@ -323,6 +329,8 @@ export function loadConfig(env: Env = process.env): Config {
       forgotMailsPerAccountHour: e.RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR,
       tokenPerHour: e.RATE_LIMIT_TOKEN_PER_HOUR,
       refreshPerMinute: e.RATE_LIMIT_REFRESH_PER_MINUTE,
+      uploadsPerHour: e.RATE_LIMIT_UPLOADS_PER_HOUR,
+      contentPerHour: e.RATE_LIMIT_CONTENT_PER_HOUR,
     },
     oauthProviders,
   };

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
+import type { RateLimits } from '../platform/rate-limit/rate-limits.js';
 import type { SecurityEvents } from '../platform/security-events.js';
 import { catalogRoutes } from './catalog/catalog.routes.js';
 import { orderRoutes } from './orders/orders.routes.js';
@@ -16,6 +17,7 @@ export interface ShopDeps {
   readonly config: Config;
   readonly media: MediaStore;
   readonly events: SecurityEvents;
+  readonly limits: RateLimits;
 }
 
 export function shopRoutes(deps: ShopDeps) {

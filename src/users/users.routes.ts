@@ -9,6 +9,8 @@ import { toSelfView, UserSelfView } from '../auth/accounts/accounts.schemas.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import { platformError } from '../platform/errors.js';
+import type { Limiter } from '../platform/rate-limit/limiters.js';
+import { perUser } from '../platform/rate-limit/rate-limits.js';
 import type { MediaStore } from '../shop/uploads/media.store.js';
 import { readImageUpload, UPLOAD_BODY_LIMIT } from '../shop/uploads/upload.js';
 import { toPublicView, UserIdParams, UserPublicView, UserView } from './users.schemas.js';
@@ -17,6 +19,8 @@ export interface UserDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly media: MediaStore;
+  /** Uploads per account: each one is a decode and a re-encode. */
+  readonly uploadLimit: Limiter;
 }
 
 export function userRoutes(deps: UserDeps) {
@@ -55,6 +59,7 @@ export function userRoutes(deps: UserDeps) {
       '/users/me/avatar',
       {
         config: { access: 'authenticated' },
+        preHandler: [perUser(deps.uploadLimit)],
         bodyLimit: UPLOAD_BODY_LIMIT,
         schema: {
           tags,

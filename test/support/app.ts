@@ -28,6 +28,8 @@ export const TEST_ENV: Env = {
   RATE_LIMIT_FORGOT_PER_HOUR: '100000',
   RATE_LIMIT_TOKEN_PER_HOUR: '100000',
   RATE_LIMIT_REFRESH_PER_MINUTE: '100000',
+  RATE_LIMIT_UPLOADS_PER_HOUR: '100000',
+  RATE_LIMIT_CONTENT_PER_HOUR: '100000',
   // app.inject() loops keep the event loop 100% busy and starve timers for seconds on a loaded
   // machine, which load shedding rightly reads as overload; its own test turns it back on.
   LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',

@@ -2,7 +2,12 @@
  * Every limit Bastion enforces, built once per app from the config, plus the global per-IP
  * hook. Routes compose the ones they need visibly in their own `onRequest` list.
  */
-import type { FastifyBaseLogger, FastifyInstance, onRequestHookHandler } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+} from 'fastify';
 import type { Config } from '../../config.js';
 import type { SharedState } from '../state/shared-state.js';
 import { clientKey } from './client-key.js';
@@ -27,6 +32,10 @@ export interface RateLimits {
   readonly refresh: Limiter;
   /** Second-factor code checks per account, across every MFA challenge. */
   readonly mfaCodes: Limiter;
+  /** Image uploads per account. */
+  readonly uploads: Limiter;
+  /** Posts and comments per account. */
+  readonly content: Limiter;
 }
 
 export function createRateLimits(
@@ -49,6 +58,8 @@ export function createRateLimits(
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
     mfaCodes: make('mfa-codes', 10, 900),
+    uploads: make('uploads', l.uploadsPerHour, 3600),
+    content: make('content', l.contentPerHour, 3600),
   };
 }
 
@@ -56,6 +67,17 @@ export function createRateLimits(
 export function perIp(limiter: Limiter): onRequestHookHandler {
   return async (request) => {
     await limiter.consume(clientKey(request.ip));
+  };
+}
+
+/**
+ * A preHandler counting the authenticated caller's requests against `limiter` (the gate has run
+ * by then, so the principal is known): a limit that follows the account across addresses.
+ */
+export function perUser(limiter: Limiter): preHandlerHookHandler {
+  return async (request) => {
+    if (!request.principal) return;
+    await limiter.consume(request.principal.userId);
   };
 }
 

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { requireVerifiedEmail } from '../../access/verified-email.js';
 import { platformError } from '../../platform/errors.js';
+import { perUser } from '../../platform/rate-limit/rate-limits.js';
 import type { ShopDeps } from '../shop.routes.js';
 import {
   CommentList,
@@ -37,6 +38,7 @@ function page<T extends { id: string }>(rows: T[], limit: number) {
 
 export function postRoutes(deps: ShopDeps) {
   const verifiedEmail = requireVerifiedEmail(deps.db);
+  const contentLimit = perUser(deps.limits.content);
 
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
@@ -71,7 +73,7 @@ export function postRoutes(deps: ShopDeps) {
       '/posts',
       {
         config: { access: 'authenticated' },
-        preHandler: [verifiedEmail],
+        preHandler: [verifiedEmail, contentLimit],
         schema: { tags, body: CreatePostBody, response: { 201: PostView } },
       },
       async (request, reply) => {
@@ -84,7 +86,7 @@ export function postRoutes(deps: ShopDeps) {
       '/posts/:id',
       {
         config: { access: 'authenticated' },
-        preHandler: [verifiedEmail],
+        preHandler: [verifiedEmail, contentLimit],
         schema: { tags, params: IdParams, body: UpdatePostBody, response: { 200: PostView } },
       },
       async (request) => editPost(deps, principalOf(request), request.params.id, request.body),
@@ -119,7 +121,7 @@ export function postRoutes(deps: ShopDeps) {
       '/posts/:id/comments',
       {
         config: { access: 'authenticated' },
-        preHandler: [verifiedEmail],
+        preHandler: [verifiedEmail, contentLimit],
         schema: { tags, params: IdParams, body: CreateCommentBody, response: { 201: CommentView } },
       },
       async (request, reply) => {
