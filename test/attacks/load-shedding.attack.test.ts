@@ -201,8 +201,11 @@ describe('attack: refusals stay cheap and free (issue 5)', () => {
   it('a burst refused 503 by the full hash pool does not spend the address budget', async () => {
     const ip = randomIPv4();
     users.reads = 0;
+    // Fewer than the address's 20 failures, so no guess of the burst is refused by the address
+    // limit itself (a refused consume still counts in rate-limiter-flexible, and with Redis the
+    // whole burst reaches the limiter before any answer).
     const burst = await Promise.all(
-      Array.from({ length: 30 }, () =>
+      Array.from({ length: 15 }, () =>
         attemptLogin(limited.app, { email: throwawayEmail(), password: WRONG_PASSWORD, ip }),
       ),
     );
@@ -212,7 +215,7 @@ describe('attack: refusals stay cheap and free (issue 5)', () => {
     // Only the guesses that were hashed looked their account up.
     expect(users.reads).toBe(wrong);
     expect(
-      statuses.every((s) => [401, 429, 503].includes(s)),
+      statuses.every((s) => s === 401 || s === 503),
       String(statuses),
     ).toBe(true);
 

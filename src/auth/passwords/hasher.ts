@@ -36,7 +36,20 @@ export interface PasswordHasher {
     password: string,
     options?: HashPoolRunOptions,
   ): Promise<VerifyResult>;
+  /**
+   * Takes a place on the hash pool first, then runs `lookup` (the account's stored hash) and the
+   * verify in that place. A request the pool refuses (503 `overloaded`) thus costs no look-up,
+   * exactly, however many arrive at once (issue 5).
+   */
+  verifyLookedUp<T>(
+    lookup: () => Promise<{ stored: string | null; value: T }>,
+    password: string,
+    options?: HashPoolRunOptions,
+  ): Promise<{ value: T; result: VerifyResult }>;
 }
+
+/** Runs one hashing task: on the pool, or directly when a pool place is already held. */
+type Exec = <R>(task: () => Promise<R>) => Promise<R>;
 
 // `Algorithm` and `Version` are ambient const enums in @node-rs/argon2's typings, which
 // isolatedModules forbids, and the runtime export is an empty object: use the numeric values.
@@ -74,45 +87,49 @@ export async function createPasswordHasher(
     );
   }
 
-  async function spendDummyWork(password: string, run?: HashPoolRunOptions): Promise<VerifyResult> {
-    await pool.run(() => argon2.verify(dummyHash, password).catch(() => false), run);
+  async function spendDummyWork(password: string, exec: Exec): Promise<VerifyResult> {
+    await exec(() => argon2.verify(dummyHash, password).catch(() => false));
     return INVALID;
   }
 
-  async function verifyArgon2(
-    stored: string,
-    password: string,
-    run?: HashPoolRunOptions,
-  ): Promise<VerifyResult> {
+  async function verifyArgon2(stored: string, password: string, exec: Exec): Promise<VerifyResult> {
     let parsed: argon2.ParsedHashOptions;
     try {
       parsed = argon2.parseOptions(stored);
     } catch {
-      return spendDummyWork(password, run);
+      return spendDummyWork(password, exec);
     }
-    const valid = await pool.run(() => argon2.verify(stored, password).catch(() => false), run);
+    const valid = await exec(() => argon2.verify(stored, password).catch(() => false));
     return valid ? { valid: true, needsRehash: isWeaker(parsed) } : INVALID;
   }
 
-  async function verifyBcrypt(
-    stored: string,
-    password: string,
-    run?: HashPoolRunOptions,
-  ): Promise<VerifyResult> {
-    const valid = await pool.run(() => bcrypt.verify(password, stored).catch(() => false), run);
+  async function verifyBcrypt(stored: string, password: string, exec: Exec): Promise<VerifyResult> {
+    const valid = await exec(() => bcrypt.verify(password, stored).catch(() => false));
     // Any valid bcrypt hash is upgraded to argon2id.
     return valid ? { valid: true, needsRehash: true } : INVALID;
   }
+
+  function verifyWith(stored: string | null, password: string, exec: Exec) {
+    if (stored?.startsWith('$argon2')) return verifyArgon2(stored, password, exec);
+    if (stored && BCRYPT_PREFIX.test(stored)) return verifyBcrypt(stored, password, exec);
+    return spendDummyWork(password, exec);
+  }
+
+  const direct: Exec = (task) => task();
 
   return {
     hasRoom: (run) => pool.hasRoom(run),
     hash(password) {
       return pool.run(() => argon2.hash(password, options));
     },
-    async verify(stored, password, run) {
-      if (stored?.startsWith('$argon2')) return verifyArgon2(stored, password, run);
-      if (stored && BCRYPT_PREFIX.test(stored)) return verifyBcrypt(stored, password, run);
-      return spendDummyWork(password, run);
+    verify(stored, password, run) {
+      return verifyWith(stored, password, (task) => pool.run(task, run));
+    },
+    verifyLookedUp(lookup, password, run) {
+      return pool.run(async () => {
+        const { stored, value } = await lookup();
+        return { value, result: await verifyWith(stored, password, direct) };
+      }, run);
     },
   };
 }
