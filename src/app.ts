@@ -44,6 +44,7 @@ import { installHttpHardening } from './platform/http-hardening.js';
 import { loggerOptions } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
+import { indexRouteMethods } from './platform/method-not-allowed.js';
 import { installMonitoring } from './platform/monitoring.js';
 import { registerOpenApi } from './platform/openapi.js';
 import {
@@ -62,6 +63,7 @@ import { createMediaStore } from './shop/uploads/media.store.js';
 import { userRoutes } from './users/users.routes.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+const MAX_PARAM_LENGTH = 200;
 
 export interface AppDeps {
   readonly db: Db;
@@ -95,12 +97,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     https: config.tls ? { cert: config.tls.cert, key: config.tls.key } : null,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  installErrorHandling(app, indexRouteMethods(app, MAX_PARAM_LENGTH));
   installSecurityHeaders(app);
   await installHttpHardening(app, config);
 

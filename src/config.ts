@@ -48,7 +48,8 @@ const EnvSchema = z.object({
   TRUST_PROXY: list.default([]),
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  // Stripe's own secrets are longer; a short one is a typo or a placeholder (HOOK-01).
+  STRIPE_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   CURRENCY: z
     .string()
     .regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 code')

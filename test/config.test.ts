@@ -47,6 +47,15 @@ describe('config: bad environment values', () => {
     expectNoValues(err.message, SECRETS);
   });
 
+  it('refuses a Stripe webhook secret under 32 characters (SECURITY-CHECKLIST HOOK-01)', () => {
+    const err = configError({ STRIPE_WEBHOOK_SECRET: 'whsec_LEAK4242short' });
+    expect(err.message).toContain('STRIPE_WEBHOOK_SECRET');
+    expect(err.message).not.toContain('LEAK4242');
+    expect(
+      loadConfig({ STRIPE_WEBHOOK_SECRET: `whsec_${'a'.repeat(32)}` }).stripeWebhookSecret,
+    ).toBe(`whsec_${'a'.repeat(32)}`);
+  });
+
   it('names a TLS file that cannot be read, without the path', () => {
     const env = { TLS_CERT: '/nonexistent/CERTLEAK4242.pem', TLS_KEY: '/nonexistent/KEYLEAK4242' };
     const err = configError(env);

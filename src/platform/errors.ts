@@ -137,8 +137,14 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
-/** Installs the problem+json error and not-found handlers. */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * Installs the problem+json error and not-found handlers. With `allowedMethods`, a path served
+ * under other methods answers 405 `method_not_allowed` with `Allow` instead of 404.
+ */
+export function installErrorHandling(
+  app: FastifyInstance,
+  allowedMethods?: (url: string) => readonly string[] | undefined,
+): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const appError = error instanceof AppError ? error : fromFastifyError(error);
     if (!appError) {
@@ -153,6 +159,15 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods?.(request.url);
+    if (allowed && allowed.length > 0 && !allowed.includes(request.method)) {
+      sendProblem(
+        request,
+        reply,
+        platformError('method_not_allowed', undefined, { allow: allowed.join(', ') }),
+      );
+      return;
+    }
     sendProblem(request, reply, platformError('not_found'));
   });
 }

@@ -167,6 +167,17 @@ describe('nothing the client names reaches the filesystem', () => {
     expect(existsSync('/tmp/pwned.png')).toBe(false);
   });
 
+  it('a filename that breaks its header line (CRLF, quotes, NUL) cannot inject anything', async () => {
+    for (const filename of ['a\r\nX-Injected: 1.png', 'a".png; name="role', 'a\u0000.png']) {
+      const res = await put(imageUpload(await solidImage(4, 4), filename));
+      expect([200, 400], `${JSON.stringify(filename)}: ${res.body}`).toContain(res.statusCode);
+      expect(res.headers['x-injected']).toBeUndefined();
+      if (res.statusCode === 200) {
+        expect(res.json().avatarUrl).toMatch(/^\/media\/[A-Za-z0-9_-]{43}\.webp$/);
+      }
+    }
+  });
+
   it('/media/ serves only names the store makes: traversal and other extensions are 404/400', async () => {
     for (const url of [
       '/media/..%2F..%2Fetc%2Fpasswd',

@@ -105,9 +105,11 @@ describe('attack: probing for routes', () => {
     },
   );
 
-  it('an unknown method on a known path is 404 not_found', async () => {
+  // SECURITY-CHECKLIST AZ-05: a method a path does not serve is 405 with `Allow` (was 404).
+  it('an unknown method on a known path is 405 method_not_allowed, naming the allowed ones', async () => {
     const res = await ctx.app.inject({ method: 'DELETE', url: '/health/live' });
-    expectProblem(res, 404, 'not_found');
+    expectProblem(res, 405, 'method_not_allowed');
+    expect(res.headers.allow).toBe('GET, HEAD');
   });
 });
 

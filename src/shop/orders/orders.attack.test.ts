@@ -81,6 +81,7 @@ describe('hostile quantities and item lists', () => {
       -1000,
       1.5,
       0.0001,
+      101,
       1001,
       2 ** 31,
       2 ** 53 + 2,
@@ -97,6 +98,12 @@ describe('hostile quantities and item lists', () => {
       expect(codeOf(res)).toBe('validation_failed');
     }
     expect(await stockOf(p)).toBe(1000);
+    // The bound itself is allowed (SECURITY-CHECKLIST BIZ-01: 1 to 100).
+    const most = await placeOrder(ctx.app, actors.user.headers, {
+      items: [{ productId: p, quantity: 100 }],
+    });
+    expect(most.statusCode, most.body).toBe(201);
+    expect(await stockOf(p)).toBe(900);
   });
 
   it('refuses empty, oversized, duplicated or malformed item lists (400)', async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pageOf, plainText } from '../shop.schemas.js';
 
-export const MAX_QUANTITY = 1000;
+export const MAX_QUANTITY = 100;
 export const MAX_LINES = 50;
 
 const OrderLine = z.strictObject({
