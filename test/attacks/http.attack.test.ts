@@ -149,3 +149,12 @@ describe('attack: choosing the request id', () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe('attack: parameter pollution (SECURITY-CHECKLIST INP-01)', () => {
+  it.each(['/posts?limit=5&limit=6', '/products?cursor=a&cursor=b', '/posts?limit=1&unexpected=2'])(
+    '%s is 400 validation_failed',
+    async (url) => {
+      expectProblem(await ctx.app.inject({ url }), 400, 'validation_failed');
+    },
+  );
+});
