@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import * as argon2 from '@node-rs/argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../migrations/index.js';
+import { manualClock } from '../src/platform/clock.js';
 import { type DatabaseHandle, openDatabase } from '../src/platform/db/database.js';
 import type { User } from '../src/platform/db/schema.js';
 import { createTestApp } from './support/app.js';
+import { bearer, login } from './support/auth.js';
+import { enrolTotp, freshCode, loginWithMfa } from './support/mfa.js';
 import { createPostgresDatabase, ENV_DATABASE_URL } from './support/services.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -138,6 +141,36 @@ describe('bastion user create, embedded database', () => {
           });
           expect(res.statusCode, res.body).toBe(200);
           expect(res.json().user.roles).toEqual(['user', 'admin']);
+        } finally {
+          await app.close();
+        }
+      });
+    },
+    CLI_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'the CLI-made admin has no MFA: /admin answers mfa_enrollment_required until they enrol (issue 8)',
+    async () => {
+      await withEmbedded(dataDir, async (handle) => {
+        const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
+        const app = await createTestApp({ database: handle, deps: { clock } });
+        try {
+          const first = await login(app.app, email, PASSWORD);
+          const denied = await app.app.inject({
+            url: '/admin/users',
+            headers: bearer(first.accessToken),
+          });
+          expect(denied.statusCode).toBe(403);
+          expect(denied.json().code).toBe('mfa_enrollment_required');
+          expect(denied.json().title).toContain('/auth/mfa/totp/setup');
+          const { secret } = await enrolTotp(app.app, first.accessToken, clock);
+          const second = await loginWithMfa(app.app, email, PASSWORD, freshCode(secret, clock));
+          const allowed = await app.app.inject({
+            url: '/admin/users',
+            headers: bearer(second.accessToken),
+          });
+          expect(allowed.statusCode, allowed.body).toBe(200);
         } finally {
           await app.close();
         }

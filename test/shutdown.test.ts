@@ -168,7 +168,7 @@ describe('graceful shutdown', () => {
     expect(head).toMatch(/^HTTP\/1\.1 \d{3} /);
     const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
     expect(Buffer.byteLength(payload)).toBe(length); // complete, not cut off
-    expect(JSON.parse(payload).code).toBe('not_found');
+    expect(JSON.parse(payload).code).toBe('method_not_allowed'); // POST on a GET route: 405
 
     const code = await Promise.race([server.exited, sleep(20_000).then(() => 'timeout')]);
     expect(code).toBe(0);
