@@ -8,11 +8,7 @@ import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import {
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
 import { installAccessPolicy } from './access/policy.js';
 import { auditRoutes } from './admin/audit/audit.routes.js';
@@ -52,6 +48,7 @@ import {
   installGlobalRateLimit,
   perIp,
 } from './platform/rate-limit/rate-limits.js';
+import { serializerCompiler } from './platform/response-serializer.js';
 import { SecurityEvents } from './platform/security-events.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
