@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LoadTool, runLoad, warmUp } from './load.js';
+import { type LoadRequest, type LoadTool, runLoad, warmUp } from './load.js';
 import { type ProfileSummary, summarizeProfile } from './profile.js';
-import type { Scenario } from './scenario.js';
+import type { Scenario, ScenarioRequests } from './scenario.js';
 import type { ServerHandle } from './server.js';
 
 export interface ProfileOptions {
@@ -29,17 +29,21 @@ export interface ProfileOptions {
 
 const HOOK = new URL('./profiler-hook.ts', import.meta.url).pathname;
 
+/** One warmed-up load with the profiler on for exactly that run; the server is stopped after. */
 async function profileOne(
   o: ProfileOptions,
-  name: string,
-  file: string,
+  server: ServerHandle,
+  out: string,
   path: string,
-  dir: string,
+  request: LoadRequest | undefined,
 ) {
-  const out = join(dir, `${name}.cpuprofile`);
-  const server = await o.start(name, file, ['--import', HOOK], { BENCH_PROFILE_OUT: out });
   try {
-    const base = { url: `${server.origin}${path}`, tool: o.tool, connections: o.connections };
+    const base = {
+      url: `${server.origin}${path}`,
+      tool: o.tool,
+      connections: o.connections,
+      request,
+    };
     await warmUp({ ...base, cpus: o.cpus });
     server.child.kill('SIGUSR2');
     await sleep(50);
@@ -66,14 +70,37 @@ function printModules(a: ProfileSummary, b: ProfileSummary): void {
 }
 
 export async function profileScenario(scenario: Scenario, o: ProfileOptions): Promise<void> {
-  if (scenario.setup) throw new Error(`--profile does not run setup yet (${scenario.name})`);
   const dir = o.keepDir
     ? join(o.keepDir, scenario.name)
     : mkdtempSync(join(tmpdir(), 'bench-prof-'));
   mkdirSync(dir, { recursive: true });
   try {
-    const a = await profileOne(o, 'bare', 'bare.ts', scenario.barePath, dir);
-    const b = await profileOne(o, 'bastion', 'bastion.ts', scenario.bastionPath, dir);
+    const outA = join(dir, 'bare.cpuprofile');
+    const outB = join(dir, 'bastion.cpuprofile');
+    // Both listen before the setup runs (it may log in on Bastion and mint tokens there).
+    const bare = await o.start('bare', 'bare.ts', ['--import', HOOK], { BENCH_PROFILE_OUT: outA });
+    const bastion = await o
+      .start('bastion', 'bastion.ts', ['--import', HOOK], { BENCH_PROFILE_OUT: outB })
+      .catch(async (err: unknown) => {
+        await bare.stop();
+        throw err;
+      });
+    let a: Awaited<ReturnType<typeof profileOne>>;
+    let b: typeof a;
+    try {
+      const reqs: ScenarioRequests = (await scenario.setup?.({ bare, bastion })) ?? {};
+      a = await profileOne(o, bare, outA, reqs.barePath ?? scenario.barePath, reqs.bare);
+      b = await profileOne(
+        o,
+        bastion,
+        outB,
+        reqs.bastionPath ?? scenario.bastionPath,
+        reqs.bastion,
+      );
+    } finally {
+      // profileOne stops the server it profiled; a second stop() is harmless.
+      await Promise.all([bare.stop(), bastion.stop()]);
+    }
     console.log(
       `\n== profile ${scenario.name} (profiler on: A ${Math.round(a.rps)} req/s, B ${Math.round(b.rps)} req/s)`,
     );
