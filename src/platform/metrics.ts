@@ -2,12 +2,13 @@
  * Prometheus metrics for one app: a registry of its own (never prom-client's global one, so two
  * apps in one process never share a counter), the default process metrics, request counts and
  * latency by route pattern, login outcomes, throttles, hash pool depth, revocations and security
- * events. The per-request cost is one onResponse hook: a histogram observe and a counter inc.
+ * events. The per-request cost is one onResponse hook feeding RequestMetrics' plain arrays.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AppError } from './errors.js';
 import type { HashPool } from './hash-pool.js';
+import { RequestMetrics } from './request-metrics.js';
 import type { SecurityEvents } from './security-events.js';
 
 export interface MetricsSources {
@@ -45,19 +46,8 @@ export function installMetrics(app: FastifyInstance, sources: MetricsSources): M
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by route pattern, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by route pattern, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
+  const requests = new RequestMetrics(DURATION_BUCKETS);
+  requests.register(registry);
   const loginOutcomes = new Counter({
     name: 'bastion_login_outcomes_total',
     help: 'Password logins by outcome (success, invalid_credentials, email_not_verified, throttled, ...).',
@@ -101,27 +91,10 @@ export function installMetrics(app: FastifyInstance, sources: MetricsSources): M
   sources.events.onEvent((event) => securityEvents.inc({ type: event.type }));
   sources.revocations.onAnnounce((sessionIds) => revoked.inc(sessionIds.length));
 
-  // Label children cached by key: prom-client otherwise hashes the label object on every call.
-  const children = new Map<string, { count: () => void; observe: (s: number) => void }>();
-  function child(route: string, method: string, status: number) {
-    const key = `${method} ${status} ${route}`;
-    let c = children.get(key);
-    if (!c) {
-      const labels = { route, method, status: String(status) };
-      const counter = requests.labels(labels);
-      const histogram = duration.labels(labels);
-      c = { count: () => counter.inc(), observe: (s) => histogram.observe(s) };
-      children.set(key, c);
-    }
-    return c;
-  }
-
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const route = routeLabel(request);
     const status = reply.statusCode;
-    const c = child(route, request.method, status);
-    c.count();
-    c.observe(reply.elapsedTime / 1000);
+    requests.observe(route, request.method, status, reply.elapsedTime / 1000);
     if (status === 429) rateLimited.inc({ route });
     if (route === LOGIN_ROUTE && status === 200) loginOutcomes.inc({ outcome: 'success' });
     done();
