@@ -2,8 +2,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from './support/app.js';
 
-/** DESIGN.md's hosted-pages CSP, plus the directives we add for the rest of the surface. */
-const EXPECTED_CSP: Record<string, string> = {
+/** Every JSON answer: nothing may load, frame or be based on it (SECURITY-CHECKLIST WEB-03). */
+const API_CSP: Record<string, string> = {
+  'default-src': "'none'",
+  'frame-ancestors': "'none'",
+  'base-uri': "'none'",
+  'object-src': "'none'",
+};
+
+/** DESIGN.md's hosted-pages CSP, plus the directives we add for pages' other resources. */
+const PAGE_CSP: Record<string, string> = {
   'default-src': "'self'",
   'script-src': "'self'",
   'frame-ancestors': "'none'",
@@ -37,16 +45,35 @@ afterAll(async () => {
 
 describe('security headers', () => {
   it.each([
-    ['a 200', '/health/live'],
-    ['a 404', '/no/such/route'],
-    ['the docs viewer', '/docs/'],
-  ])('%s carries the CSP, nosniff, no-referrer and no X-Powered-By', async (_, url) => {
-    const res = await ctx.app.inject({ method: 'GET', url });
-    expect(parseCsp(res.headers['content-security-policy'])).toEqual(EXPECTED_CSP);
-    expect(res.headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['referrer-policy']).toBe('no-referrer');
-    expect(res.headers['x-powered-by']).toBeUndefined();
+    ['a 200', '/health/live', API_CSP],
+    ['a 404', '/no/such/route', API_CSP],
+    ['the JWKS', '/.well-known/jwks.json', API_CSP],
+    ['the OpenAPI document', '/openapi.json', API_CSP],
+    ['the docs viewer', '/docs/', PAGE_CSP],
+    ["the docs viewer's script", '/docs/static/swagger-ui-bundle.js', PAGE_CSP],
+  ])(
+    '%s carries its CSP, nosniff, no-referrer, no framing and no X-Powered-By',
+    async (_, url, csp) => {
+      const res = await ctx.app.inject({ method: 'GET', url });
+      expect(parseCsp(res.headers['content-security-policy'])).toEqual(csp);
+      expect(res.headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-frame-options']).toMatch(/^(DENY|SAMEORIGIN)$/);
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    },
+  );
+
+  it('JSON answers carry no document-only headers; pages keep them', async () => {
+    const json = await ctx.app.inject({ method: 'GET', url: '/health/live' });
+    expect(json.headers['x-frame-options']).toBe('DENY');
+    for (const name of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-xss-protection']) {
+      expect(json.headers[name], name).toBeUndefined();
+    }
+    const page = await ctx.app.inject({ method: 'GET', url: '/docs/' });
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(page.headers['x-xss-protection']).toBe('0');
   });
 
   it('a rejected body still gets the headers', async () => {
@@ -58,7 +85,7 @@ describe('security headers', () => {
     });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['content-security-policy']).toBeDefined();
+    expect(parseCsp(res.headers['content-security-policy'])).toEqual(API_CSP);
   });
 
   it('responses are not cacheable by default', async () => {
@@ -80,7 +107,14 @@ describe('HSTS', () => {
       remoteAddress: '127.0.0.1',
       headers: { 'x-forwarded-proto': 'https' },
     });
-    expect(res.headers['strict-transport-security']).toMatch(/max-age=31536000/);
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    const page = await proxied.app.inject({
+      method: 'GET',
+      url: '/docs/',
+      remoteAddress: '127.0.0.1',
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(page.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
   });
 
   it('is absent when an untrusted client claims HTTPS', async () => {

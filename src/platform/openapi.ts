@@ -28,6 +28,10 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
 
   await app.register(async (scope) => {
     markScopePublic(scope);
+    // The viewer is a page for browsers: it gets the page headers and CSP (security-headers.ts).
+    scope.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/docs')) route.config = { ...route.config, page: true };
+    });
     await scope.register(swaggerUi, {
       routePrefix: '/docs',
       // Our own CSP header applies; the plugin must not add inline-script allowances.

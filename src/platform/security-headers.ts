@@ -1,11 +1,39 @@
 /**
- * Security headers computed once at start-up by helmet (the engine behind @fastify/helmet) and
- * copied onto every response. Nothing in them varies per request except HSTS, which is only
- * sent over HTTPS; recomputing them per request cost more than half of the server's throughput.
+ * Security headers, computed once at start-up and copied onto every response (recomputing them
+ * per request cost more than half of the server's throughput). Nothing in them varies per
+ * request except HSTS, which is only sent over HTTPS.
+ *
+ * Two sets. API responses (JSON, problem+json, JWKS, metrics: everything by default) get the
+ * OWASP REST set with a CSP that allows nothing (SECURITY-CHECKLIST WEB-03): a JSON body is
+ * never a document, so helmet's document-only headers (COOP, Origin-Agent-Cluster, X-DNS-
+ * Prefetch-Control, X-Download-Options, ...) only cost bytes on every response. Routes that
+ * serve a page to a browser (the docs viewer, later the hosted pages) declare `config.page`
+ * and get helmet's full set under the page CSP of DESIGN.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import helmet from 'helmet';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served to browsers as a document: helmet's page headers and CSP instead of the API set. */
+    page?: boolean;
+  }
+}
+
+/** The CSP of every non-page response: nothing may load, frame or be based on it. */
+export const API_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+const HSTS = 'max-age=31536000; includeSubDomains';
+
+const API_HEADERS = {
+  'content-security-policy': API_CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+};
 
 export const CONTENT_SECURITY_POLICY = {
   'default-src': ["'self'"],
@@ -49,10 +77,14 @@ function captureHelmetHeaders(hsts: boolean): HeaderSet {
 export function installSecurityHeaders(app: FastifyInstance): void {
   // Auth and user data must never be cached; a route serving public assets overrides this.
   const noStore = { 'cache-control': 'no-store' };
-  const plain = Object.freeze({ ...captureHelmetHeaders(false), ...noStore });
-  const secure = Object.freeze({ ...captureHelmetHeaders(true), ...noStore });
+  const api = Object.freeze({ ...API_HEADERS, ...noStore });
+  const apiSecure = Object.freeze({ ...api, 'strict-transport-security': HSTS });
+  const page = Object.freeze({ ...captureHelmetHeaders(false), ...noStore });
+  const pageSecure = Object.freeze({ ...captureHelmetHeaders(true), ...noStore });
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(request.protocol === 'https' ? secure : plain);
+    const https = request.protocol === 'https';
+    if (request.routeOptions.config?.page === true) reply.headers(https ? pageSecure : page);
+    else reply.headers(https ? apiSecure : api);
     done();
   });
 }
