@@ -13,6 +13,32 @@ const SECRET_KEY =
 
 const MAX_DEPTH = 8;
 
+/** SECRET_KEY's verdict per key name: log objects reuse a small set of keys on every line. */
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 4096;
+
+function isSecretKey(key: string): boolean {
+  let secret = verdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (verdicts.size < MAX_VERDICTS) verdicts.set(key, secret);
+  }
+  return secret;
+}
+
+/**
+ * True when `object` needs no scrubbing: no secret-named key and no nested value but `req` (left
+ * to its serializer). The per-request line `{req, status, ms}` is such an object.
+ */
+function isFlatAndClean(object: Record<string, unknown>): boolean {
+  for (const k in object) {
+    if (k === 'req') continue;
+    const v = object[k];
+    if (isSecretKey(k) || (typeof v === 'object' && v !== null)) return false;
+  }
+  return true;
+}
+
 /** Returns a copy of `value` with every secret-named key censored, to `MAX_DEPTH` levels. */
 export function scrub(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -22,7 +48,7 @@ export function scrub(value: unknown, depth = 0): unknown {
   if (Buffer.isBuffer(value)) return '[buffer]';
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) ? REDACTED : scrub(v, depth + 1);
+    out[k] = isSecretKey(k) ? REDACTED : scrub(v, depth + 1);
   }
   return out;
 }
@@ -67,9 +93,10 @@ export function loggerOptions(level: string): LoggerOptions {
       // `req` is left to its serializer, which keeps three safe fields: a scrubbed copy of a
       // request loses the getters (method, url, ip) the serializer reads.
       log: (object) => {
+        if (isFlatAndClean(object)) return object;
         const out: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(object)) {
-          out[k] = k === 'req' ? v : SECRET_KEY.test(k) ? REDACTED : scrub(v, 1);
+          out[k] = k === 'req' ? v : isSecretKey(k) ? REDACTED : scrub(v, 1);
         }
         return out;
       },
