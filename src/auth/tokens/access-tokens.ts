@@ -109,6 +109,12 @@ export class AccessTokens {
       .sign(key.privateKey);
   }
 
+  /** True when `token` was verified before and has not expired: its syntax is known to be good. */
+  isVerified(token: string): boolean {
+    const cached = this.cache.get(token);
+    return cached !== undefined && cached.expiresAtMs > this.clock.now();
+  }
+
   /** Returns the principal of a valid, unrevoked token; throws InvalidAccessToken otherwise. */
   async verify(token: string): Promise<Principal> {
     const now = this.clock.now();
