@@ -1,10 +1,13 @@
 /**
  * Limits hold across instances and survive a Redis outage (issue 5). Two instances behind one
- * balancer share the database and the shared state (Redis when REDIS_URL is set, else one memory
- * state): an attacker spreading guesses over both still meets one per-IP budget. When Redis goes
- * away mid-run, each instance falls back to its own in-memory limiter and says so: never to no
- * limit at all.
+ * balancer share the database and Redis, each through its own connection (the same key prefix,
+ * as two processes would): an attacker spreading guesses over both still meets one per-IP
+ * budget, and only Redis can make it so, since in-memory limiters are per state object. Without
+ * REDIS_URL the two instances share one memory state, as instances in one process do. When Redis
+ * goes away mid-run, each instance falls back to its own in-memory limiter and says so: never to
+ * no limit at all, and never to an answer that tells known accounts from unknown ones.
  */
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisState } from '../../src/platform/state/redis-state.js';
 import type { SharedState } from '../../src/platform/state/shared-state.js';
@@ -17,7 +20,9 @@ import {
   throwawayEmail,
   WRONG_PASSWORD,
 } from '../support/abuse.js';
+import { waitForAccountMail } from '../support/accounts.js';
 import { createTestApp, type TestContext } from '../support/app.js';
+import { registerAndVerify } from '../support/auth.js';
 import {
   ENV_REDIS_URL,
   openTestDatabase,
@@ -26,6 +31,7 @@ import {
   redisUrl,
   type TestDatabase,
 } from '../support/services.js';
+import { startTestSmtp, type TestSmtp } from '../support/smtp.js';
 
 // Under CI=true with REDIS_URL set, an unreachable Redis fails here instead of skipping.
 const REDIS_URL = ENV_REDIS_URL ? await redisUrl() : undefined;
@@ -35,25 +41,36 @@ const fail = (ctx: TestContext, ip: string) =>
 
 describe('attack: spreading guesses over two instances', () => {
   let database: TestDatabase;
-  let state: SharedState;
+  let stateA: SharedState;
+  let stateB: SharedState;
   let a: TestContext;
   let b: TestContext;
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    state = await openTestState();
-    a = await createTestApp({ database, state, env: REAL_LOGIN_LIMITS });
-    b = await createTestApp({ database, state, env: REAL_LOGIN_LIMITS });
+    const prefix = randomPrefix();
+    stateA = await openTestState(prefix);
+    // One state object for both would let the per-state memory limiter pass this test alone.
+    stateB = ENV_REDIS_URL ? await openTestState(prefix) : stateA;
+    a = await createTestApp({ database, state: stateA, env: REAL_LOGIN_LIMITS });
+    b = await createTestApp({ database, state: stateB, env: REAL_LOGIN_LIMITS });
   });
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    await state?.close();
+    await stateA?.close();
+    if (stateB !== stateA) await stateB?.close();
     await database?.close();
   });
 
-  it('runs on Redis whenever REDIS_URL is set', () => {
-    expect(state.kind).toBe(ENV_REDIS_URL ? 'redis' : 'memory');
+  it('runs on Redis whenever REDIS_URL is set, one connection per instance', () => {
+    expect(stateA.kind).toBe(ENV_REDIS_URL ? 'redis' : 'memory');
+    if (ENV_REDIS_URL) {
+      expect(stateB.kind).toBe('redis');
+      expect(stateB).not.toBe(stateA);
+      expect(stateB.redis).not.toBe(stateA.redis);
+      expect(stateB.prefix).toBe(stateA.prefix);
+    }
   });
 
   it('20 failures alternating between instances spend one budget: the 21st is 429 on either', async () => {
@@ -131,5 +148,52 @@ describe.skipIf(!REDIS_URL)('attack: guessing while Redis is down', () => {
     expect(fallback.length).toBeGreaterThan(0);
     expect(fallback.every((l) => l.level === 40)).toBe(true);
     expect(fallback.map((l) => l.limiter)).toEqual(expect.arrayContaining(['login-ip']));
+  });
+});
+
+describe.skipIf(!REDIS_URL)('attack: telling accounts apart while Redis is down', () => {
+  let smtp: TestSmtp;
+  let state: SharedState;
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    smtp = await startTestSmtp();
+    state = await createRedisState(REDIS_URL as string, { prefix: randomPrefix() });
+    ctx = await createTestApp({ state, env: { SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => {
+    await ctx?.close();
+    await state?.close();
+    await smtp?.close();
+  });
+
+  /** What a client sees of an answer, less what differs between any two (date, request id). */
+  const observable = (res: LightMyRequestResponse) => {
+    const { date: _date, ...headers } = res.headers;
+    return { status: res.statusCode, headers, body: res.body };
+  };
+
+  it('forgot-password answers the same 202 for a known and an unknown address (the mail cap falls back)', async () => {
+    const known = await registerAndVerify(ctx.app, smtp);
+    const redis = state.redis;
+    if (!redis) throw new Error('a Redis state has a client');
+    const ended = new Promise((resolve) => redis.once('end', resolve));
+    redis.disconnect();
+    await ended;
+
+    const forgot = (email: string) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/auth/password/forgot',
+        payload: { email },
+        remoteAddress: randomIPv4(),
+      });
+    const forKnown = await forgot(known.email);
+    const forUnknown = await forgot(throwawayEmail());
+    expect(forKnown.statusCode, forKnown.body).toBe(202);
+    expect(observable(forUnknown)).toEqual(observable(forKnown));
+    // Counted on the instance's own limiter meanwhile: the owner still gets the link.
+    await waitForAccountMail(smtp, known.email, 'reset');
+    expect(ctx.logs.map((l) => l.limiter)).toContain('forgot-mails');
   });
 });

@@ -2,14 +2,16 @@
  * Flooding the public auth routes from one address (issue 5; checklist AUTH-02): registration,
  * forgot-password, verify-email, reset and refresh each have their own per-IP budget, and every
  * route shares a general per-IP limit, with the health probes exempt. Every limited answer is
- * 429 `rate_limited` with `Retry-After` and `RateLimit-*` headers.
+ * 429 `rate_limited` with `Retry-After` and `RateLimit-*` headers. Forgot-password also caps the
+ * reset mails one account receives.
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { expectRateLimited, randomIPv4, throwawayEmail } from '../support/abuse.js';
+import { expectRateLimited, randomIPv4, sleep, throwawayEmail } from '../support/abuse.js';
+import { mailsTo, waitForAccountMail } from '../support/accounts.js';
 import { createTestApp, type TestContext } from '../support/app.js';
-import { STRONG_PASSWORD } from '../support/auth.js';
+import { registerAndVerify, STRONG_PASSWORD } from '../support/auth.js';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.js';
 
 let smtp: TestSmtp;
@@ -125,5 +127,26 @@ describe('attack: flooding any route (the general per-IP limit)', () => {
       remoteAddress: randomIPv4(),
     });
     expect(other.statusCode).toBe(401);
+  });
+});
+
+describe('attack: mail-bombing one account through forgot-password', () => {
+  it('3 reset mails per account per hour: the 4th request answers 202 and sends nothing', async () => {
+    const victim = await registerAndVerify(routes.app, smtp);
+    // From four addresses, the last one spelled differently: the cap follows the account.
+    const spellings = [victim.email, victim.email, victim.email, victim.email.toUpperCase()];
+    for (const email of spellings) {
+      const res = await post(routes.app, '/auth/password/forgot', randomIPv4(), { email });
+      expect(res.statusCode, res.body).toBe(202);
+    }
+    for (let i = 0; i < 3; i++) await waitForAccountMail(smtp, victim.email, 'reset');
+
+    // A control mail asked for after the 4th request: once it is in, a 4th would be too.
+    const control = await registerAndVerify(routes.app, smtp);
+    await post(routes.app, '/auth/password/forgot', randomIPv4(), { email: control.email });
+    await waitForAccountMail(smtp, control.email, 'reset');
+    await sleep(500);
+    expect(mailsTo(smtp, victim.email, 'reset')).toHaveLength(3);
+    expect(routes.logs.filter((l) => l.event === 'reset_mail_suppressed')).toHaveLength(1);
   });
 });

@@ -224,7 +224,7 @@ export function accountRoutes(
         schema: { tags, body: ForgotBody },
       },
       async (request, reply) => {
-        await forgotPassword(accounts, request.log, request.body.email);
+        await forgotPassword(accounts, request.log, request.body.email, limits.forgotMails);
         return reply.code(202).send();
       },
     );

@@ -10,8 +10,9 @@ import type { Clock } from '../../platform/clock.js';
 import { randomToken, sha256Hex } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
 import type { User } from '../../platform/db/schema.js';
-import { platformError } from '../../platform/errors.js';
+import { AppError, platformError } from '../../platform/errors.js';
 import type { Mail, Mailer } from '../../platform/mail/mailer.js';
+import type { Limiter } from '../../platform/rate-limit/limiters.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import { normalizePassword, type PasswordPolicy } from '../passwords/policy.js';
@@ -189,20 +190,43 @@ export async function checkCredentials(deps: AccountDeps, input: CredentialCheck
   return user;
 }
 
-/** Mails a reset link when the account exists (at most a few per hour); always silent. */
+/**
+ * Counts one reset mail for an address; false when none may be sent. A counting failure only
+ * withholds the mail (fail closed: no count, no mail), it never becomes an answer of its own.
+ */
+async function takeResetMail(cap: Limiter, addressKey: string, log: FastifyBaseLogger) {
+  try {
+    await cap.consume(addressKey);
+    return true;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'rate_limited') {
+      log.info({ event: 'reset_mail_suppressed' }, 'reset mail cap reached for an address');
+    } else {
+      log.warn(
+        { event: 'reset_mail_cap_failed', errName: (err as Error)?.name },
+        'reset mail cap could not be counted: mail withheld',
+      );
+    }
+    return false;
+  }
+}
+
+/**
+ * Mails a reset link when the account exists, at most `cap` per address and hour; always
+ * silent. The cap is counted before the look-up, for unknown addresses too, so neither the cap
+ * nor a failing limiter (Redis down) can answer a known address differently (issue 5).
+ */
 export async function forgotPassword(
   deps: AccountDeps,
   log: FastifyBaseLogger,
   rawEmail: string,
+  cap: Limiter,
 ): Promise<void> {
   const email = normalizeEmail(rawEmail);
-  const user = email ? await findUserByEmailKey(deps.db, email.key) : undefined;
+  if (!email) return;
+  if (!(await takeResetMail(cap, email.key, log))) return;
+  const user = await findUserByEmailKey(deps.db, email.key);
   if (!user || user.locked) return;
-  const sent = await deps.state.incr(`forgot-mail:${user.id}`, 3600_000);
-  if (sent > deps.config.rateLimits.forgotMailsPerAccountHour) {
-    log.info({ event: 'reset_mail_suppressed' }, 'reset mail cap reached for an account');
-    return;
-  }
   const token = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
   const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
   sendInBackground(deps.mailer, log, resetMail(user.email, url));

@@ -28,6 +28,8 @@ export interface RateLimits {
   readonly loginIpAccount: Limiter;
   readonly register: Limiter;
   readonly forgot: Limiter;
+  /** Reset mails per address (known or not), so the cap cannot tell which addresses exist. */
+  readonly forgotMails: Limiter;
   readonly token: Limiter;
   readonly refresh: Limiter;
   /** Second-factor code checks per account, across every MFA challenge. */
@@ -55,6 +57,7 @@ export function createRateLimits(
     loginIpAccount: make('login-ip-account', l.loginAccountFreeFailures, l.loginIpWindowSeconds),
     register: make('register', l.registerPerHour, 3600),
     forgot: make('forgot', l.forgotPerHour, 3600),
+    forgotMails: make('forgot-mails', l.forgotMailsPerAccountHour, 3600),
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
     mfaCodes: make('mfa-codes', 10, 900),
