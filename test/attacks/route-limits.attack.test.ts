@@ -1,9 +1,9 @@
 /**
  * Flooding the public auth routes from one address (issue 5; checklist AUTH-02): registration,
  * forgot-password, verify-email, reset and refresh each have their own per-IP budget, and every
- * route shares a general per-IP limit, with the health probes exempt. Every limited answer is
- * 429 `rate_limited` with `Retry-After` and `RateLimit-*` headers. Forgot-password also caps the
- * reset mails one account receives.
+ * route shares a general per-IP limit, with the health probes exempt, that 404 and 405 answers
+ * count against too. Every limited answer is 429 `rate_limited` with `Retry-After` and
+ * `RateLimit-*` headers. Forgot-password also caps the reset mails one account receives.
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,33 @@ describe('attack: flooding any route (the general per-IP limit)', () => {
       remoteAddress: randomIPv4(),
     });
     expect(other.statusCode).toBe(401);
+  });
+});
+
+describe('attack: scanning for paths (404 and 405 count against the general limit)', () => {
+  it('5 probes of missing paths and wrong methods spend the budget: the 6th is 429, then any route', async () => {
+    const ip = randomIPv4();
+    const probe = (method: 'GET' | 'PUT', url: string) =>
+      general.app.inject({ method, url, remoteAddress: ip });
+    const answers = [
+      await probe('GET', '/wp-login.php'),
+      await probe('GET', '/.env'),
+      await probe('PUT', '/auth/login'),
+      await probe('GET', '/backup.zip'),
+      await probe('PUT', '/auth/register'),
+    ].map((r) => r.statusCode);
+    expect(answers).toEqual([404, 404, 405, 404, 405]);
+    expectRateLimited(await probe('GET', '/phpmyadmin/'), 5);
+    expectRateLimited(await probe('PUT', '/auth/login'), 5);
+    // One budget with the routes: the scanner's real requests are refused too.
+    expectRateLimited(await post(general.app, '/auth/register', ip, {}), 5);
+    // Another client still gets its plain 404.
+    const other = await general.app.inject({
+      method: 'GET',
+      url: '/wp-login.php',
+      remoteAddress: randomIPv4(),
+    });
+    expect(other.statusCode).toBe(404);
   });
 });
 

@@ -84,12 +84,20 @@ export function perUser(limiter: Limiter): preHandlerHookHandler {
   };
 }
 
-/** The general per-IP limit on every route but the exempt ones (health probes). */
+/**
+ * The general per-IP limit on every route but the exempt ones (health probes), and on every
+ * 404 and 405: those come from the not-found handler, which no route hook reaches, and a path
+ * scanner would otherwise never be limited (issue 5).
+ */
 export function installGlobalRateLimit(app: FastifyInstance, limits: RateLimits): void {
   const limit = perIp(limits.global);
   app.addHook('onRoute', (route) => {
     if (route.config?.exemptFromRateLimit) return;
     const existing = route.onRequest ? [route.onRequest].flat() : [];
     route.onRequest = [limit, ...existing];
+  });
+  // A root hook runs for routes too; they are counted above, in their own hook list.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) await limits.global.consume(clientKey(request.ip));
   });
 }
