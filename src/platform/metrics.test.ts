@@ -5,10 +5,12 @@
  */
 import * as argon2 from '@node-rs/argon2';
 import type { LightMyRequestResponse } from 'fastify';
+import { type KyselyPlugin, SelectQueryNode, TableNode } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_ARGON2, type TestContext } from '../../test/support/app.js';
 import { bearer, login, STRONG_PASSWORD, uniqueEmail } from '../../test/support/auth.js';
+import { openTestDatabase, type TestDatabase } from '../../test/support/services.js';
 import type { Db } from './db/database.js';
 
 /** Building an app takes tens of seconds on a loaded two-core machine. */
@@ -182,6 +184,81 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     },
     BUILD_TIMEOUT_MS,
   );
+});
+
+/**
+ * Holds the results of user look-ups while closed. A login takes its hash-pool place before it
+ * looks the account up (issue 5), so a held look-up keeps the place busy without spending CPU.
+ */
+function userLookupGate() {
+  const held = new WeakSet<object>();
+  let opened: Promise<void> = Promise.resolve();
+  let open = () => {};
+  const plugin: KyselyPlugin = {
+    transformQuery({ node, queryId }) {
+      const froms = SelectQueryNode.is(node) ? (node.from?.froms ?? []) : [];
+      if (froms.some((f) => TableNode.is(f) && f.table.identifier.name === 'users')) {
+        held.add(queryId);
+      }
+      return node;
+    },
+    async transformResult({ queryId, result }) {
+      if (held.has(queryId)) await opened;
+      return result;
+    },
+  };
+  return {
+    plugin,
+    close() {
+      opened = new Promise((resolve) => {
+        open = resolve;
+      });
+    },
+    open: () => open(),
+  };
+}
+
+describe('GET /metrics while the hash pool is full', () => {
+  const gate = userLookupGate();
+  let database: TestDatabase;
+  let ctx: TestContext;
+  const scrape = () => ctx.app.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) });
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    ctx = await createTestApp({
+      env: { METRICS_TOKEN: TOKEN, HASH_CONCURRENCY: '1', HASH_QUEUE: '4' },
+      database,
+      deps: { db: database.db.withPlugin(gate.plugin) },
+    });
+  }, BUILD_TIMEOUT_MS);
+  afterAll(async () => {
+    gate.open();
+    await ctx?.close();
+    await database?.close();
+  });
+
+  it('shows the one running hash as active=1 and the logins behind it as queued', async () => {
+    gate.close();
+    const payload = { email: uniqueEmail('pool'), password: 'not-the-password-at-all-42' };
+    // then() dispatches each injection now rather than when awaited.
+    const logins = Array.from({ length: 3 }, () =>
+      ctx.app.inject({ method: 'POST', url: '/auth/login', payload }).then((r) => r),
+    );
+    let text = '';
+    for (let i = 0; i < 200 && sample(text, 'bastion_hash_pool_queued') !== 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      text = (await scrape()).body;
+    }
+    expect(sample(text, 'bastion_hash_pool_active')).toBe(1);
+    expect(sample(text, 'bastion_hash_pool_queued')).toBe(2);
+
+    gate.open();
+    for (const res of await Promise.all(logins)) expectProblem(res, 401, 'invalid_credentials');
+    const idle = (await scrape()).body;
+    expect(sample(idle, 'bastion_hash_pool_active')).toBe(0);
+    expect(sample(idle, 'bastion_hash_pool_queued')).toBe(0);
+  });
 });
 
 describe('GET /metrics without METRICS_TOKEN', () => {

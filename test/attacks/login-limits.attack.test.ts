@@ -3,6 +3,7 @@
  * AUTH-02, AUTH-03), at the real limits: 20 failures per client address per 15 minutes, and per
  * account a doubling backoff from the 10th consecutive failure that a device cookie skips.
  */
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attemptLogin,
@@ -288,6 +289,86 @@ describe('attack: locking the owner out (device cookies)', () => {
     const known = await attemptLogin(direct.app, { ...owner, ip: ownerIp, cookie: device });
     expectStatus(known, 200);
     expect(known.json().user.email).toBe(owner.email);
+  });
+});
+
+describe('attack: a device cookie is no pass through the per-IP limits', () => {
+  it("20 failures from the owner's address, then the owner with a valid device cookie is 429 there", async () => {
+    const owner = await account();
+    const ip = randomIPv4();
+    const first = await attemptLogin(direct.app, { ...owner, ip });
+    expectStatus(first, 200);
+    const device = deviceCookieOf(first);
+
+    await failMany(direct, 20, () => ({ ip }));
+    expectRateLimited(await attemptLogin(direct.app, { ...owner, ip, cookie: device }), 20);
+    // The cookie itself is still good: from another address it logs in.
+    const elsewhere = await attemptLogin(direct.app, {
+      ...owner,
+      ip: randomIPv4(),
+      cookie: device,
+    });
+    expectStatus(elsewhere, 200);
+  });
+});
+
+/** The attributes of the Set-Cookie line for `name` (lower-cased keys; flags map to ''). */
+function setCookieAttributes(res: LightMyRequestResponse, name: string): Map<string, string> {
+  const line = [res.headers['set-cookie'] ?? []]
+    .flat()
+    .find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
+  if (!line) throw new Error(`no ${name} cookie in ${res.statusCode} ${res.body}`);
+  const attrs = new Map<string, string>();
+  for (const part of line.split(';').slice(1)) {
+    const [key = '', value = ''] = part.trim().split('=');
+    attrs.set(key.toLowerCase(), value);
+  }
+  return attrs;
+}
+
+describe('the device cookie', () => {
+  it('on plain HTTP: bastion_device, HttpOnly, SameSite=Strict, Path=/, host-only, kept a year', async () => {
+    const owner = await account();
+    const res = await attemptLogin(direct.app, { ...owner, ip: randomIPv4() });
+    expectStatus(res, 200);
+    const attrs = setCookieAttributes(res, DEVICE_COOKIE);
+    expect(attrs.has('httponly')).toBe(true);
+    expect(attrs.get('samesite')).toBe('Strict');
+    expect(attrs.get('path')).toBe('/');
+    expect(attrs.has('domain')).toBe(false);
+    expect(attrs.get('max-age')).toBe(String(365 * 86_400));
+  });
+
+  it('over HTTPS behind a trusted proxy: __Host-bastion_device, Secure, HttpOnly, SameSite=Strict, Path=/', async () => {
+    const owner = await account();
+    const https = await createTestApp({
+      env: {
+        SMTP_URL: smtp.url,
+        ...REAL_LOGIN_LIMITS,
+        PUBLIC_URL: 'https://bastion.example',
+        TRUST_PROXY: '127.0.0.1',
+      },
+      database: direct.database,
+    });
+    try {
+      const res = await https.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email: owner.email, password: owner.password },
+        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': randomIPv4() },
+      });
+      expectStatus(res, 200);
+      const attrs = setCookieAttributes(res, `__Host-${DEVICE_COOKIE}`);
+      for (const flag of ['secure', 'httponly']) expect(attrs.has(flag), flag).toBe(true);
+      expect(attrs.get('samesite')).toBe('Strict');
+      expect(attrs.get('path')).toBe('/');
+      // `__Host-` forbids a Domain: the cookie stays with this exact host.
+      expect(attrs.has('domain')).toBe(false);
+      const names = [res.headers['set-cookie'] ?? []].flat().map((c) => c.split('=')[0]);
+      expect(names).not.toContain(DEVICE_COOKIE);
+    } finally {
+      await https.close();
+    }
   });
 });
 
