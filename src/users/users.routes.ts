@@ -1,10 +1,11 @@
 /**
- * `GET /users/:id` (the view is chosen by policy: self and admins get the full view, everyone
- * else the public one) and `PUT /users/me/avatar` (the shared image pipeline).
+ * `GET /users/:id` (the view is chosen by policy: self and admins with MFA get the full view,
+ * everyone else the public one) and `PUT /users/me/avatar` (the shared image pipeline).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { hasRole, principalOf } from '../access/policy.js';
+import { principalOf } from '../access/policy.js';
+import { canSeeFullProfile } from '../access/profile-view.js';
 import { toSelfView, UserSelfView } from '../auth/accounts/accounts.schemas.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
@@ -47,7 +48,7 @@ export function userRoutes(deps: UserDeps) {
         const principal = principalOf(request);
         const user = await liveUser(request.params.id);
         if (!user) throw platformError('not_found');
-        const full = user.id === principal.userId || hasRole(principal, 'admin');
+        const full = canSeeFullProfile(principal, user.id);
         // Parsed here with the chosen view, so nothing outside it can be serialized.
         return full
           ? UserSelfView.parse(toSelfView(user))

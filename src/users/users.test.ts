@@ -1,6 +1,6 @@
 /** GET /users/:id views chosen by policy, and PUT /users/me/avatar (issue 6). */
 import { describe, expect, it } from 'vitest';
-import type { Actors } from '../../test/support/actors.js';
+import { type Actors, createActor } from '../../test/support/actors.js';
 import type { TestContext } from '../../test/support/app.js';
 import { useCast } from '../../test/support/cast-app.js';
 import { solidImage } from '../../test/support/images.js';
@@ -45,6 +45,23 @@ describe('GET /users/:id', () => {
       expect(res.json()).toMatchObject({ id: cast.user.userId, email: cast.user.email });
       expect(res.json().roles).toEqual(['user']);
     }
+  });
+
+  it('an admin without MFA gets the public view of another user, the full view of self (issue 6)', async () => {
+    const noMfa = await createActor(ctx.app, ctx.database.db, {
+      roles: ['admin'],
+      prefix: 'nomfa',
+    });
+    const other = await ctx.app.inject({
+      url: `/users/${cast.user.userId}`,
+      headers: noMfa.headers,
+    });
+    expect(other.statusCode).toBe(200);
+    expect(Object.keys(other.json()).sort()).toEqual(PUBLIC_KEYS);
+    expect(other.body).not.toContain(cast.user.email);
+    const self = await ctx.app.inject({ url: `/users/${noMfa.userId}`, headers: noMfa.headers });
+    expect(self.json()).toMatchObject({ id: noMfa.userId, email: noMfa.email, mfaEnabled: false });
+    expect(self.json().roles).toContain('admin');
   });
 
   it('the client cannot choose the view: query strings are refused or ignored', async () => {
