@@ -6,10 +6,11 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, createActor } from '../../test/support/actors.js';
 import { createTestApp, type TestContext } from '../../test/support/app.js';
-import { bombPng, polyglotPng, solidImage } from '../../test/support/images.js';
+import { bombPng, pngWithText, polyglotPng, solidImage } from '../../test/support/images.js';
 import { SETUP_TIMEOUT_MS } from '../../test/support/mfa.js';
 import { imageUpload, multipart } from '../../test/support/multipart.js';
 
@@ -111,6 +112,53 @@ describe('a polyglot cannot survive', () => {
     expect(text).not.toContain('<script');
     expect(text).not.toContain('<html');
     expect(text.startsWith('RIFF')).toBe(true);
+  });
+});
+
+describe('metadata does not survive (issue 6)', () => {
+  const XMP =
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
+    '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:rights>MARK-xmp</dc:rights>' +
+    '</rdf:Description></rdf:RDF></x:xmpmeta>';
+
+  async function servedFor(upload: Buffer): Promise<Buffer> {
+    const res = await put(imageUpload(upload));
+    expect(res.statusCode, res.body).toBe(200);
+    const served = await ctx.app.inject({ url: res.json().avatarUrl });
+    expect(served.statusCode).toBe(200);
+    return served.rawPayload;
+  }
+
+  it('a JPEG with EXIF (Copyright), an ICC profile and XMP is served with none of them', async () => {
+    const jpeg = await sharp({
+      create: { width: 16, height: 16, channels: 3, background: '#c82' },
+    })
+      .jpeg()
+      .withExif({ IFD0: { Copyright: 'MARK-xyz' } })
+      .withIccProfile('p3')
+      .withXmp(XMP)
+      .toBuffer();
+    const sent = await sharp(jpeg).metadata();
+    expect([!!sent.exif, !!sent.icc, !!sent.xmp]).toEqual([true, true, true]);
+    expect(jpeg.includes('MARK-xyz')).toBe(true);
+
+    const served = await servedFor(jpeg);
+    const meta = await sharp(served).metadata();
+    expect(meta.format).toBe('webp');
+    expect(meta.exif).toBeUndefined();
+    expect(meta.icc).toBeUndefined();
+    expect(meta.xmp).toBeUndefined();
+    expect(served.includes('MARK-xyz')).toBe(false);
+    expect(served.includes('MARK-xmp')).toBe(false);
+  });
+
+  it('a PNG with a tEXt chunk is served without its text', async () => {
+    const png = await pngWithText('Copyright', 'MARK-png');
+    expect(png.includes('MARK-png')).toBe(true);
+    const served = await servedFor(png);
+    const meta = await sharp(served).metadata();
+    expect([meta.exif, meta.icc, meta.xmp]).toEqual([undefined, undefined, undefined]);
+    expect(served.includes('MARK-png')).toBe(false);
   });
 });
 

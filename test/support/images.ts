@@ -66,3 +66,14 @@ export async function polyglotPng(): Promise<Buffer> {
     Buffer.from(script),
   ]);
 }
+
+/** A valid PNG carrying `text` in a tEXt chunk under `keyword` (metadata a re-encode must drop). */
+export async function pngWithText(keyword: string, text: string): Promise<Buffer> {
+  const png = await solidImage(8, 8, 'png');
+  const iend = png.length - 12;
+  return Buffer.concat([
+    png.subarray(0, iend),
+    chunk('tEXt', Buffer.from(`${keyword}\0${text}`, 'latin1')),
+    png.subarray(iend),
+  ]);
+}

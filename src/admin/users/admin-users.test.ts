@@ -4,10 +4,17 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { type Actor, type Actors, createActor } from '../../../test/support/actors.js';
+import { type Actor, type Actors, createActor, createAdmin } from '../../../test/support/actors.js';
 import type { TestContext } from '../../../test/support/app.js';
 import { bearer, login, STRONG_PASSWORD } from '../../../test/support/auth.js';
 import { useCast } from '../../../test/support/cast-app.js';
+import {
+  auditLedger,
+  CLEAN_LEDGER,
+  createProduct,
+  fund,
+  placeOrder,
+} from '../../../test/support/shop.js';
 import { me, refresh } from '../../../test/support/tokens.js';
 
 let ctx: TestContext;
@@ -106,6 +113,21 @@ describe('PATCH /admin/users/:id', () => {
     expectCode(await refresh(ctx.app, promoted.cookie, promoted.csrfToken), 401, 'unauthorized');
   });
 
+  it('demoting another admin (admin -> none) ends every session of the demoted admin at once (issue 6)', async () => {
+    const demoted = await createAdmin(ctx.app, ctx.database.db, clock);
+    expectCode(await ctx.app.inject({ url: '/admin/users', headers: demoted.headers }), 200);
+    const res = await asAdmin('PATCH', `/admin/users/${demoted.userId}`, { roles: [] });
+    expectCode(res, 200);
+    expect(res.json().roles).toEqual(['user']);
+    expectCode(await me(ctx.app, demoted.accessToken), 401, 'unauthorized');
+    expectCode(
+      await ctx.app.inject({ url: '/admin/users', headers: demoted.headers }),
+      401,
+      'unauthorized',
+    );
+    expectCode(await refresh(ctx.app, demoted.cookie, demoted.csrfToken), 401, 'unauthorized');
+  });
+
   it('locking ends the sessions and makes login look like a wrong password; unlocking undoes it', async () => {
     const target = await fresh();
     expectCode(await asAdmin('PATCH', `/admin/users/${target.userId}`, { locked: true }), 200);
@@ -182,6 +204,30 @@ describe('DELETE /admin/users/:id and POST /admin/users/:id/logout-all', () => {
     });
     expectCode(again, 202);
     expect(await auditActions(target.userId)).toEqual(['admin.user.deleted']);
+  });
+
+  it('deleting a user keeps their orders and wallet: the ledger still sums (issue 6)', async () => {
+    const target = await fresh();
+    const productId = await createProduct(ctx.app, cast.admin.headers, { priceCents: 300 });
+    await fund(ctx.database.db, target.userId, 1000);
+    const placed = await placeOrder(ctx.app, target.headers, {
+      items: [{ productId, quantity: 2 }],
+    });
+    expectCode(placed, 201);
+    const orderId = placed.json().id as string;
+
+    expectCode(await asAdmin('DELETE', `/admin/users/${target.userId}`), 204);
+
+    const order = await asAdmin('GET', `/orders/${orderId}`);
+    expectCode(order, 200);
+    expect(order.json()).toMatchObject({ id: orderId, userId: target.userId, totalCents: 600 });
+    const wallet = await ctx.database.db
+      .selectFrom('wallets')
+      .select('balance_cents')
+      .where('user_id', '=', target.userId)
+      .executeTakeFirstOrThrow();
+    expect(Number(wallet.balance_cents)).toBe(400);
+    expect(await auditLedger(ctx.database.db)).toEqual(CLEAN_LEDGER);
   });
 
   it('an admin cannot delete themselves (409)', async () => {

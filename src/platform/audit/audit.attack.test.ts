@@ -6,6 +6,7 @@
  * deny UPDATE/DELETE/TRUNCATE to the app's role before any trigger runs.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, createAdmin } from '../../../test/support/actors.js';
@@ -13,7 +14,8 @@ import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { SETUP_TIMEOUT_MS } from '../../../test/support/mfa.js';
 import { manualClock } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { recordAudit } from './audit.store.js';
+import { chainHash } from './audit.chain.js';
+import { type AuditRow, readAuditAfter, recordAudit } from './audit.store.js';
 
 let ctx: TestContext;
 let admin: Actor;
@@ -62,6 +64,45 @@ async function withTriggerOff(fn: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** Appends `n` entries of this test's own, so no test depends on another's leftovers. */
+async function freshEntries(n: number): Promise<[string, string, string, ...string[]]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      await recordAudit(
+        db,
+        { actorId: admin.userId, action: 'test.fresh', targetType: 'user', detail: { i } },
+        new Date(clock.now()),
+      ),
+    );
+  }
+  return out as [string, string, string, ...string[]];
+}
+
+async function rowOf(id: string): Promise<AuditRow> {
+  const rows = await readAuditAfter(db, '0', 1_000_000);
+  const row = rows.find((r) => r.id === id);
+  if (!row) throw new Error(`no audit entry ${id}`);
+  return row;
+}
+
+/** Puts an entry back exactly as it was (re-inserted at its old position after a DELETE). */
+async function restore(row: AuditRow, options: { reinsert?: boolean } = {}): Promise<void> {
+  const detail = JSON.stringify(row.detail);
+  if (options.reinsert) {
+    await sql`INSERT INTO audit_log (seq, id, at, actor_id, action, target_type, target_id, ip,
+                detail, prev_hash, hash) OVERRIDING SYSTEM VALUE
+              VALUES (${row.seq}, ${row.id}, ${row.at}, ${row.actorId}, ${row.action},
+                ${row.targetType}, ${row.targetId}, ${row.ip}, ${detail}::jsonb, ${row.prevHash},
+                ${row.hash})`.execute(db);
+    return;
+  }
+  await withTriggerOff(() =>
+    sql`UPDATE audit_log SET ip = ${row.ip}, detail = ${detail}::jsonb, hash = ${row.hash}
+        WHERE id = ${row.id}`.execute(db),
+  );
+}
+
 async function sqlState(run: () => Promise<unknown>): Promise<string | undefined> {
   try {
     await run();
@@ -95,55 +136,81 @@ describe('through the app connection', () => {
 
 describe('with the trigger disabled (a superuser tampering)', () => {
   it('an edited entry is reported as the first broken link, and restoring it heals the chain', async () => {
-    const target = ids[3] as string;
-    const original = await db
-      .selectFrom('audit_log')
-      .select('ip')
-      .where('id', '=', target)
-      .executeTakeFirstOrThrow();
-    await withTriggerOff(() =>
-      sql`UPDATE audit_log SET ip = '203.0.113.66' WHERE id = ${target}`.execute(db),
-    );
-    expect(await verify()).toMatchObject({ intact: false, firstBrokenId: target });
-    await withTriggerOff(() =>
-      sql`UPDATE audit_log SET ip = ${original.ip} WHERE id = ${target}`.execute(db),
-    );
+    const [, target] = await freshEntries(3);
+    expect((await verify()).intact).toBe(true);
+    const original = await rowOf(target);
+    try {
+      await withTriggerOff(() =>
+        sql`UPDATE audit_log SET ip = '203.0.113.66' WHERE id = ${target}`.execute(db),
+      );
+      expect(await verify()).toMatchObject({ intact: false, firstBrokenId: target });
+    } finally {
+      await restore(original);
+    }
     expect((await verify()).intact).toBe(true);
   });
 
-  it('a hash recomputed for an edited entry still breaks the next link', async () => {
-    const target = ids[1] as string;
-    const next = ids[2] as string;
-    await withTriggerOff(() =>
-      sql`UPDATE audit_log SET detail = '{"n": 99}', hash = ${'f'.repeat(64)} WHERE id = ${target}`.execute(
-        db,
-      ),
-    );
-    const report = await verify();
-    expect(report.intact).toBe(false);
-    // The forged hash does not match the edited content, so the edited entry itself is first.
-    expect([target, next]).toContain(report.firstBrokenId);
+  it('an edited entry whose own hash is recomputed over its prevHash breaks the next link', async () => {
+    const [, target, next] = await freshEntries(3);
+    expect((await verify()).intact).toBe(true);
+    const original = await rowOf(target);
+    const forged = { ...original, detail: { n: 99, forged: true } };
+    const forgedHash = chainHash(original.prevHash, forged);
+    try {
+      await withTriggerOff(() =>
+        sql`UPDATE audit_log SET detail = ${JSON.stringify(forged.detail)}::jsonb, hash = ${forgedHash}
+            WHERE id = ${target}`.execute(db),
+      );
+      // The forgery holds by itself: the entry's stored hash matches its new content and link.
+      const stored = await rowOf(target);
+      expect(stored.hash).toBe(chainHash(stored.prevHash, stored));
+      // Only the successor, still linked to the old hash, gives it away.
+      expect(await verify()).toMatchObject({ intact: false, firstBrokenId: next });
+    } finally {
+      await restore(original);
+    }
+    expect((await verify()).intact).toBe(true);
   });
 
-  it('a deleted entry breaks its successor', async () => {
-    await withTriggerOff(() => sql`DELETE FROM audit_log WHERE id = ${ids[0]}`.execute(db));
-    const report = await verify();
-    expect(report.intact).toBe(false);
-    expect(report.firstBrokenId).toBe(ids[1]);
+  it('a deleted entry breaks the link of the entry after the gap', async () => {
+    const [, target, next] = await freshEntries(3);
+    expect((await verify()).intact).toBe(true);
+    const original = await rowOf(target);
+    try {
+      await withTriggerOff(() => sql`DELETE FROM audit_log WHERE id = ${target}`.execute(db));
+      expect(await verify()).toMatchObject({ intact: false, firstBrokenId: next });
+    } finally {
+      await restore(original, { reinsert: true });
+    }
+    expect((await verify()).intact).toBe(true);
   });
 });
+
+/**
+ * The GRANT and REVOKE statements for `bastion_app` in the doc's sql block, read from the doc
+ * itself so the documented grants and the tested ones cannot drift apart.
+ */
+async function documentedGrants(): Promise<string[]> {
+  const doc = await readFile(new URL('../../../docs/database-roles.md', import.meta.url), 'utf8');
+  const block = /```sql\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (!block) throw new Error('docs/database-roles.md has no sql block');
+  return block
+    .split('\n')
+    .map((line) => line.replace(/--.*$/, '').trim())
+    .filter((line) => /^(GRANT|REVOKE)\b.*\bbastion_app;$/.test(line))
+    .map((line) => line.slice(0, -1));
+}
 
 describe('production grants (docs/database-roles.md)', () => {
   it('the app role can append and read but not UPDATE, DELETE or TRUNCATE (42501)', async () => {
     const role = `bastion_app_${randomBytes(4).toString('hex')}`;
     await sql.raw(`CREATE ROLE ${role} NOLOGIN`).execute(db);
     try {
-      await sql.raw(`GRANT USAGE ON SCHEMA public TO ${role}`).execute(db);
-      await sql
-        .raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`)
-        .execute(db);
-      await sql.raw(`REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM ${role}`).execute(db);
-      await sql.raw(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role}`).execute(db);
+      const grants = await documentedGrants();
+      expect(grants).toContain('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM bastion_app');
+      for (const statement of grants) {
+        await sql.raw(statement.replaceAll('bastion_app', role)).execute(db);
+      }
 
       const asApp = (statement: ReturnType<typeof sql>) =>
         db.transaction().execute(async (trx) => {
