@@ -1,12 +1,15 @@
 /**
- * Attacks on the payment webhook (issue 7): forged, stale, unsigned and re-signed events, and
- * the same event delivered twice and concurrently (one credit).
+ * Attacks on the payment webhook (issue 7): forged, stale, unsigned and re-signed events, the
+ * same event delivered twice and concurrently (one credit), and a payment racing the deletion of
+ * its account (no credit to a tombstone).
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { Actors } from '../../../test/support/actors.js';
+import { type Actors, createActor } from '../../../test/support/actors.js';
 import type { TestContext } from '../../../test/support/app.js';
 import { useCast } from '../../../test/support/cast-app.js';
+import { ENV_DATABASE_URL } from '../../../test/support/services.js';
 import {
   auditLedger,
   balance,
@@ -16,6 +19,7 @@ import {
   WEBHOOK_SECRET,
 } from '../../../test/support/shop.js';
 import { codeOf } from '../../../test/support/tokens.js';
+import { findLiveUserForUpdate, tombstoneUser } from '../../admin/users/admin-users.store.js';
 
 let ctx: TestContext;
 let actors: Actors;
@@ -176,4 +180,51 @@ describe('exactly once per event id', () => {
       .executeTakeFirst();
     expect(row?.id).toBe(id);
   });
+});
+
+describe('a payment racing the deletion of its account', () => {
+  /** Waits until some statement of this database is blocked on a row lock (or gives up). */
+  async function someoneWaitsOnALock(): Promise<boolean> {
+    for (let i = 0; i < 300; i++) {
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(ctx.database.db);
+      if ((rows[0]?.n ?? 0) > 0) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  }
+
+  // Two real connections are needed to interleave: PGlite runs one transaction at a time.
+  it.skipIf(!ENV_DATABASE_URL)(
+    'an account deleted while its payment is in flight is recorded as deleted_user, never credited',
+    async () => {
+      const target = await createActor(ctx.app, ctx.database.db, { prefix: 'doomed' });
+      const payload = paymentEvent(target.userId, 5000);
+      const eventId = JSON.parse(payload).id as string;
+      let delivery: ReturnType<typeof deliver> | undefined;
+      // The admin's deletion, as deleteUser runs it, held open while the webhook arrives.
+      await ctx.database.db.transaction().execute(async (trx) => {
+        expect(await findLiveUserForUpdate(trx, target.userId)).toBeDefined();
+        await tombstoneUser(trx, target.userId, new Date(clock.now()));
+        delivery = deliver(ctx.app, payload);
+        expect(await someoneWaitsOnALock()).toBe(true);
+      });
+      const res = await (delivery as ReturnType<typeof deliver>);
+      expect(res.statusCode).toBe(200);
+      const event = await ctx.database.db
+        .selectFrom('payment_events')
+        .select('outcome')
+        .where('id', '=', eventId)
+        .executeTakeFirstOrThrow();
+      expect(event.outcome).toBe('deleted_user');
+      const entries = await ctx.database.db
+        .selectFrom('ledger_entries')
+        .select('id')
+        .where('reference', '=', eventId)
+        .execute();
+      expect(entries).toEqual([]);
+      expect(await auditLedger(ctx.database.db)).toEqual(CLEAN_LEDGER);
+    },
+  );
 });

@@ -1,6 +1,8 @@
 /**
  * Payment webhooks: verify the Stripe signature over the raw body, then record each event once
- * and credit the wallet for a `payment_intent.succeeded`, in one transaction.
+ * and credit the wallet for a `payment_intent.succeeded`, in one transaction. The account is
+ * checked (and its row locked) inside that transaction, so an account deleted meanwhile is
+ * recorded as `deleted_user` and never credited.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import Stripe from 'stripe';
@@ -9,7 +11,7 @@ import type { ShopDeps } from '../shop.routes.js';
 import { credit, EXTERNAL_STRIPE } from '../wallet/wallet.store.js';
 import { webhookError } from './webhooks.errors.js';
 import { PaymentIntent } from './webhooks.schemas.js';
-import { type PaymentEventRecord, recordEvent, userExists } from './webhooks.store.js';
+import { lockAccount, type PaymentEventRecord, recordEvent } from './webhooks.store.js';
 
 /** Stripe's own default: a signature older than five minutes is refused (replays). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -43,11 +45,13 @@ export function verifyEvent(deps: ShopDeps, raw: Buffer, signature: unknown): Ve
   }
 }
 
-/** What an event should do: credit a wallet, or only be recorded with the reason. */
-async function assess(
-  deps: ShopDeps,
-  event: VerifiedEvent,
-): Promise<Omit<PaymentEventRecord, 'id' | 'type' | 'now'>> {
+type Verdict = Omit<PaymentEventRecord, 'id' | 'type' | 'now'>;
+
+/**
+ * What an event should do by its own content: credit a wallet (if the account turns out live),
+ * or only be recorded with the reason.
+ */
+function assess(deps: ShopDeps, event: VerifiedEvent): Verdict {
   const none = { userId: null, amountCents: null, currency: null };
   if (event.type !== 'payment_intent.succeeded') return { ...none, outcome: 'ignored_type' };
   const parsed = PaymentIntent.safeParse(event.data?.object);
@@ -59,7 +63,6 @@ async function assess(
     currency: intent.currency.toLowerCase(),
   };
   if (seen.currency !== deps.config.currency) return { ...seen, outcome: 'currency_mismatch' };
-  if (!(await userExists(deps.db, seen.userId))) return { ...seen, outcome: 'unknown_user' };
   return { ...seen, outcome: 'credited' };
 }
 
@@ -72,11 +75,17 @@ export async function handleEvent(
   if (typeof event.id !== 'string' || event.id.length === 0 || event.id.length > 255) {
     throw platformError('validation_failed');
   }
-  const verdict = await assess(deps, event);
+  const verdict = assess(deps, event);
   const now = new Date(deps.clock.now());
-  const record = { ...verdict, id: event.id, type: String(event.type).slice(0, 255), now };
-  const fresh = await deps.db.transaction().execute(async (trx) => {
-    if (!(await recordEvent(trx, record))) return false;
+  const base = { ...verdict, id: event.id, type: String(event.type).slice(0, 255), now };
+  const { fresh, record } = await deps.db.transaction().execute(async (trx) => {
+    let record: PaymentEventRecord = base;
+    if (record.outcome === 'credited' && record.userId) {
+      const account = await lockAccount(trx, record.userId);
+      if (account === 'deleted') record = { ...record, outcome: 'deleted_user' };
+      if (account === 'unknown') record = { ...record, outcome: 'unknown_user' };
+    }
+    if (!(await recordEvent(trx, record))) return { fresh: false, record };
     if (record.outcome === 'credited' && record.userId && record.amountCents) {
       await credit(trx, {
         userId: record.userId,
@@ -88,7 +97,7 @@ export async function handleEvent(
         now,
       });
     }
-    return true;
+    return { fresh: true, record };
   });
   log.info(
     { event: 'payment_webhook', eventId: event.id, outcome: fresh ? record.outcome : 'duplicate' },

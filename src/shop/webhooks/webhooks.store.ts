@@ -30,13 +30,21 @@ export async function recordEvent(trx: Db, e: PaymentEventRecord): Promise<boole
   return row !== undefined;
 }
 
-/** Whether a live (not deleted) account has this id. */
-export async function userExists(db: Db, userId: string): Promise<boolean> {
-  const row = await db
+/**
+ * Locks the account's row FOR SHARE until the transaction ends and says whether it is live,
+ * deleted (a tombstone) or unknown. A deletion in progress (which holds the row FOR UPDATE) is
+ * waited for and then seen; one that starts later waits for this transaction's credit.
+ */
+export async function lockAccount(
+  trx: Db,
+  userId: string,
+): Promise<'live' | 'deleted' | 'unknown'> {
+  const row = await trx
     .selectFrom('users')
-    .select('id')
+    .select('deleted_at')
     .where('id', '=', userId)
-    .where('deleted_at', 'is', null)
+    .forShare()
     .executeTakeFirst();
-  return row !== undefined;
+  if (!row) return 'unknown';
+  return row.deleted_at === null ? 'live' : 'deleted';
 }

@@ -68,7 +68,7 @@ describe('POST /webhooks/payments', () => {
     const cases: [string, string][] = [
       [paymentEvent(actors.user.userId, 100, { currency: 'eur' }), 'currency_mismatch'],
       [paymentEvent(deleted, 100), 'unknown_user'],
-      [paymentEvent(actors.unverified.userId, 100), 'unknown_user'],
+      [paymentEvent(actors.unverified.userId, 100), 'deleted_user'],
       [paymentEvent(undefined, 100), 'invalid_payment_intent'],
       [paymentEvent('not-a-uuid', 100), 'invalid_payment_intent'],
       [paymentEvent(actors.user.userId, 0), 'invalid_payment_intent'],
