@@ -1,4 +1,4 @@
-/** Schemas shared by the shop's features: paging and path ids. */
+/** Schemas shared by the shop's features: paging, path ids and plain-text rules. */
 import { z } from 'zod';
 
 export const PageQuery = z.strictObject({
@@ -42,4 +42,21 @@ export function plainText(max: number, allowed = '') {
     .string()
     .max(max)
     .refine((s) => !hasControlCharacter(s, allowed), 'control characters are not allowed');
+}
+
+/**
+ * What one line of text shown to other people must not hold: control characters, lone
+ * surrogates, line/paragraph separators (U+2028, U+2029) and bidi embeddings, overrides and
+ * isolates (U+202A–U+202E, U+2066–U+2069), which reorder what a reader sees (Trojan Source).
+ */
+const NOT_IN_LINE = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/** Whether `s` can be shown as one line of plain text (post titles, order instructions). */
+export function isSafeLine(s: string): boolean {
+  return !NOT_IN_LINE.test(s);
+}
+
+/** One line of plain text up to `max` UTF-16 units that `isSafeLine` accepts. */
+export function lineText(max: number) {
+  return z.string().max(max).refine(isSafeLine, 'must not contain control characters');
 }

@@ -137,7 +137,7 @@ describe('hostile quantities and item lists', () => {
     expect(await stockOf(p)).toBe(10);
   });
 
-  it('instructions: plain text up to 500 characters; control characters are refused', async () => {
+  it('instructions: one line of plain text up to 500 characters; control, line-separator and bidi characters are refused (issue 7)', async () => {
     const p = await createProduct(ctx.app, actors.admin.headers, { priceCents: 1, stock: 100 });
     const items = [{ productId: p, quantity: 1 }];
     for (const instructions of [
@@ -147,6 +147,12 @@ describe('hostile quantities and item lists', () => {
       'esc\u001b[31m',
       'del\u007f',
       'c1\u0085',
+      'invoice_\u202Efdp.exe',
+      'rtl \u202B embed',
+      'isolate \u2066x\u2069',
+      'line\u2028separator',
+      'para\u2029separator',
+      'lone \ud800 surrogate',
       5,
     ]) {
       const res = await placeOrder(ctx.app, actors.user.headers, { items, instructions });

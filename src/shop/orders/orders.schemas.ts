@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageOf, plainText } from '../shop.schemas.js';
+import { lineText, pageOf } from '../shop.schemas.js';
 
 export const MAX_QUANTITY = 100;
 export const MAX_LINES = 50;
@@ -19,7 +19,8 @@ export const OrderBody = z.strictObject({
       (items) => new Set(items.map((i) => i.productId.toLowerCase())).size === items.length,
       'each product may appear once; set its quantity instead',
     ),
-  instructions: plainText(500).optional(),
+  /** One line for the people who read it: no control, separator or bidi characters. */
+  instructions: lineText(500).optional(),
 });
 export type OrderBody = z.infer<typeof OrderBody>;
 

@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { isSafeLine } from '../shop.schemas.js';
 
 export const TITLE_MAX_CODE_POINTS = 200;
 /** Input HTML, before sanitizing (UTF-16 units, as counted by the validator). */
 export const POST_CONTENT_MAX = 20_000;
 export const COMMENT_CONTENT_MAX = 5_000;
 
-/** Control characters, lone surrogates, line/paragraph separators and bidi overrides. */
-const NOT_IN_TITLE = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 /** Control characters but tab, LF and CR (NUL is also what PostgreSQL text cannot hold). */
 const NOT_IN_CONTENT = /(?![\t\n\r])[\p{Cc}\p{Cs}]/u;
 
@@ -18,7 +17,7 @@ const Title = z
     (s) => [...s].length <= TITLE_MAX_CODE_POINTS,
     `at most ${TITLE_MAX_CODE_POINTS} characters`,
   )
-  .refine((s) => !NOT_IN_TITLE.test(s), 'must not contain control characters')
+  .refine(isSafeLine, 'must not contain control characters')
   .describe(`Plain text, 1–${TITLE_MAX_CODE_POINTS} code points, no control characters`);
 
 const content = (max: number) =>
