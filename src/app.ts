@@ -215,7 +215,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     recoveryKey: deriveKey(masterKey, 'recovery-codes'),
     codeLimiter: limits.mfaCodes,
   };
-  const mfaTokens = new MfaTokens(ring, config.jwt, clock, deps.state);
+  const mfaTokens = new MfaTokens(
+    ring,
+    config.jwt,
+    clock,
+    deps.state,
+    deriveKey(masterKey, 'mfa-challenge'),
+  );
   await routes.register(
     accountRoutes(accountDeps, sessionDeps, abuseDeps, { tokens: mfaTokens, deps: mfaDeps }),
   );

@@ -80,6 +80,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_REFRESH_PER_MINUTE: int(1, 10_000_000).default(60),
   RATE_LIMIT_UPLOADS_PER_HOUR: int(1, 10_000_000).default(30),
   RATE_LIMIT_CONTENT_PER_HOUR: int(1, 10_000_000).default(60),
+  RATE_LIMIT_MFA_CODES: int(1, 1000).default(10),
+  RATE_LIMIT_MFA_WINDOW_SECONDS: int(1, 86400).default(900),
   DEV_INSECURE_COOKIES: bool.optional(),
 });
 
@@ -157,6 +159,9 @@ export interface Config {
     readonly uploadsPerHour: number;
     /** Posts and comments per account. */
     readonly contentPerHour: number;
+    /** Wrong second-factor codes per account in a window (a right code is not counted). */
+    readonly mfaCodes: number;
+    readonly mfaWindowSeconds: number;
   };
   readonly oauthProviders: readonly OAuthProviderConfig[];
 }
@@ -332,6 +337,8 @@ export function loadConfig(env: Env = process.env): Config {
       refreshPerMinute: e.RATE_LIMIT_REFRESH_PER_MINUTE,
       uploadsPerHour: e.RATE_LIMIT_UPLOADS_PER_HOUR,
       contentPerHour: e.RATE_LIMIT_CONTENT_PER_HOUR,
+      mfaCodes: e.RATE_LIMIT_MFA_CODES,
+      mfaWindowSeconds: e.RATE_LIMIT_MFA_WINDOW_SECONDS,
     },
     oauthProviders,
   };

@@ -1,8 +1,9 @@
 /**
  * MFA flows for tests: enrol TOTP through the API, start a login that stops at the second factor,
- * and finish it. Codes come from `codeAt(secret, clock.now())` on the manual clock the app was
- * built with, so they are deterministic; `freshCode` moves the clock one 30 s step first, because
- * each step is accepted once per account.
+ * and finish it, carrying the challenge cookie the login set as a client keeps it (issue 8).
+ * Codes come from `codeAt(secret, clock.now())` on the manual clock the app was built with, so
+ * they are deterministic; `freshCode` moves the clock one 30 s step first, because each step is
+ * accepted once per account.
  */
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.js';
@@ -63,8 +64,19 @@ export function wrongCode(secret: string, nowMs: number): string {
   throw new Error('unreachable');
 }
 
-/** Posts the password; expects 401 `mfa_required` and returns the challenge's mfaToken. */
-export async function startMfaLogin(app: App, email: string, password: string): Promise<string> {
+/** A login stopped at the second factor: its mfaToken and the challenge cookie it set. */
+export interface MfaChallenge {
+  readonly mfaToken: string;
+  /** The `Cookie` header value the client sends back to /auth/login/mfa ('' for none). */
+  readonly cookie: string;
+}
+
+/** Posts the password; expects 401 `mfa_required` and returns the challenge. */
+export async function startMfaLogin(
+  app: App,
+  email: string,
+  password: string,
+): Promise<MfaChallenge> {
   const res = await app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -74,15 +86,20 @@ export async function startMfaLogin(app: App, email: string, password: string): 
   if (res.statusCode !== 401 || body.code !== 'mfa_required' || !body.mfaToken) {
     throw new Error(`expected mfa_required: ${res.statusCode} ${res.body}`);
   }
-  return body.mfaToken;
+  return { mfaToken: body.mfaToken, cookie: cookieHeader(res.headers['set-cookie']) };
 }
 
 export function postMfaCode(
   app: App,
-  mfaToken: string,
+  challenge: MfaChallenge,
   code: string,
 ): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url: '/auth/login/mfa', payload: { mfaToken, code } });
+  return app.inject({
+    method: 'POST',
+    url: '/auth/login/mfa',
+    payload: { mfaToken: challenge.mfaToken, code },
+    headers: challenge.cookie ? { cookie: challenge.cookie } : {},
+  });
 }
 
 /** A full login through the second factor; throws unless it answers 200. */
@@ -92,8 +109,7 @@ export async function loginWithMfa(
   password: string,
   code: string,
 ): Promise<LoggedIn> {
-  const mfaToken = await startMfaLogin(app, email, password);
-  const res = await postMfaCode(app, mfaToken, code);
+  const res = await postMfaCode(app, await startMfaLogin(app, email, password), code);
   if (res.statusCode !== 200) throw new Error(`MFA login failed: ${res.statusCode} ${res.body}`);
   const body = res.json() as { accessToken: string; csrfToken: string; user: { id: string } };
   return {

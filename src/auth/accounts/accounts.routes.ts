@@ -10,8 +10,14 @@ import { perIp, type RateLimits } from '../../platform/rate-limit/rate-limits.js
 import { mfaError } from '../mfa/mfa.errors.js';
 import { LoginMfaBody } from '../mfa/mfa.schemas.js';
 import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
-import type { MfaTokens } from '../mfa/mfa-tokens.js';
-import { cookieNames, cookieOptions, setSessionCookies } from '../sessions/cookies.js';
+import { MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS, type MfaTokens } from '../mfa/mfa-tokens.js';
+import {
+  cookieNames,
+  cookieOptions,
+  mfaCookieName,
+  mfaCookieOptions,
+  setSessionCookies,
+} from '../sessions/cookies.js';
 import { endUserSessions, type SessionDeps, startSession } from '../sessions/sessions.service.js';
 import {
   Accepted,
@@ -71,6 +77,7 @@ export function accountRoutes(
 ) {
   const secure = sessions.config.secureCookies;
   const deviceCookie = cookieNames(secure).device;
+  const mfaCookie = mfaCookieName(secure);
   const { limits, throttle } = abuse;
   const audit = (request: FastifyRequest, change: Omit<AccountChange, 'ip'>) =>
     auditAccountChange(accounts.db, accounts.clock, request.log, { ...change, ip: request.ip });
@@ -148,7 +155,17 @@ export function accountRoutes(
       '/auth/login',
       {
         config: { access: 'public', sheddingExemption: knownDeviceLogin },
-        schema: { tags, body: LoginBody, response: { 200: LoginResponse } },
+        schema: {
+          tags,
+          description:
+            'With MFA on, a correct password answers 401 `mfa_required` with an `mfaToken` and ' +
+            'sets the challenge cookie `bastion_mfa` (`__Secure-bastion_mfa` over HTTPS; ' +
+            `HttpOnly, SameSite=Strict, Path=${MFA_COOKIE_PATH}, ${MFA_TOKEN_TTL_SECONDS} s). ` +
+            'The token is bound to that cookie: send both to POST /auth/login/mfa. Clients ' +
+            'that are not browsers must keep the cookie from this response and send it back.',
+          body: LoginBody,
+          response: { 200: LoginResponse },
+        },
       },
       async (request, reply) => {
         const accountKey = loginAccountKey(request.body.email);
@@ -181,7 +198,14 @@ export function accountRoutes(
         }
         await throttle.succeeded(attempt);
         if (user.mfa_enabled) {
-          throw mfaError('mfa_required', { mfaToken: await mfa.tokens.issue(user.id) });
+          // The token works only with this cookie: bound to the client that typed the password.
+          const { mfaToken, cookieNonce } = await mfa.tokens.issue(user);
+          reply.setCookie(
+            mfaCookie,
+            cookieNonce,
+            mfaCookieOptions(secure, MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS),
+          );
+          throw mfaError('mfa_required', { mfaToken });
         }
         return finishLogin(request, reply, user, attempt.knownDevice, false);
       },
@@ -191,27 +215,41 @@ export function accountRoutes(
       '/auth/login/mfa',
       {
         config: { access: 'public' },
-        schema: { tags, body: LoginMfaBody, response: { 200: LoginResponse } },
+        schema: {
+          tags,
+          description:
+            'Completes a login that answered `mfa_required`. Requires the challenge cookie that ' +
+            'response set (browsers send it by themselves; other clients must send it back): ' +
+            "an mfaToken without it, with another login's cookie, or issued before a password " +
+            'change or reset or an MFA removal is 401 `invalid_mfa_token`.',
+          body: LoginMfaBody,
+          response: { 200: LoginResponse },
+        },
       },
       async (request, reply) => {
-        const { userId, challengeId } = await mfa.tokens.spendAttempt(request.body.mfaToken);
+        const { userId, challengeId, credentialStamp } = await mfa.tokens.spendAttempt(
+          request.body.mfaToken,
+          request.cookies[mfaCookie],
+        );
         const user = await findUserById(accounts.db, userId);
         if (!user || user.locked) throw mfaError('invalid_mfa_token');
-        const factor = await verifySecondFactor(mfa.deps, user.id, request.body.code);
+        mfa.tokens.assertCredentialsUnchanged(user, credentialStamp);
+        const factor = await verifySecondFactor(
+          mfa.deps,
+          { id: user.id, ip: request.ip },
+          request.body.code,
+        );
         // One challenge, one session: a second success with the same token is refused.
         if (!(await mfa.tokens.complete(challengeId))) throw mfaError('invalid_mfa_token');
+        reply.clearCookie(mfaCookie, mfaCookieOptions(secure, MFA_COOKIE_PATH, 0));
         const knownDevice = isValidDeviceCookie(
           abuse.deviceKey,
           user.email_key,
           request.cookies[deviceCookie],
         );
         const body = await finishLogin(request, reply, user, knownDevice, true);
+        // A used recovery code was audited with its use, in one transaction.
         if (factor.recoveryCodesRemaining === undefined) return body;
-        await audit(request, {
-          userId: user.id,
-          action: 'account.recovery_code_used',
-          detail: { remaining: factor.recoveryCodesRemaining },
-        });
         return { ...body, recoveryCodesRemaining: factor.recoveryCodesRemaining };
       },
     );

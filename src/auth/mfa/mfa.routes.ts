@@ -1,14 +1,14 @@
 /** MFA management: TOTP setup and confirm, removal and recovery-code regeneration (step-up). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
-import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
 import { findUserById } from '../accounts/accounts.store.js';
 import { CodeBody, Enrolment, RecoveryCodes } from './mfa.schemas.js';
 import {
   confirmTotp,
+  type MfaActor,
   type MfaDeps,
   regenerateRecoveryCodes,
   removeTotp,
@@ -22,17 +22,11 @@ export function mfaRoutes(deps: MfaDeps) {
     const tags = ['mfa'];
     const security = [{ bearer: [] }];
 
-    const audit = (request: FastifyRequest, action: AccountChange['action']) =>
-      auditAccountChange(deps.db, deps.clock, request.log, {
-        userId: principalOf(request).userId,
-        action,
-        ip: request.ip,
-      });
-
-    const caller = async (request: Parameters<typeof principalOf>[0]) => {
+    // Each change appends its audit entry in its own transaction (see mfa.service.ts).
+    const caller = async (request: Parameters<typeof principalOf>[0]): Promise<MfaActor> => {
       const user = await findUserById(deps.db, principalOf(request).userId);
       if (!user) throw platformError('unauthorized');
-      return user;
+      return { id: user.id, email: user.email, ip: request.ip };
     };
 
     r.post(
@@ -57,7 +51,6 @@ export function mfaRoutes(deps: MfaDeps) {
       async (request) => {
         const user = await caller(request);
         const recoveryCodes = await confirmTotp(deps, request.log, user, request.body.code);
-        await audit(request, 'account.mfa_enabled');
         return { recoveryCodes };
       },
     );
@@ -71,7 +64,6 @@ export function mfaRoutes(deps: MfaDeps) {
       },
       async (request, reply) => {
         await removeTotp(deps, request.log, await caller(request), request.body.code);
-        await audit(request, 'account.mfa_disabled');
         return reply.code(204).send();
       },
     );
@@ -91,7 +83,6 @@ export function mfaRoutes(deps: MfaDeps) {
           user,
           request.body.code,
         );
-        await audit(request, 'account.recovery_codes_regenerated');
         return { recoveryCodes };
       },
     );

@@ -4,6 +4,7 @@
  * the owner.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { type AccountChange, appendAccountChange } from '../../platform/audit/account-audit.js';
 import type { Clock } from '../../platform/clock.js';
 import { seal, unseal } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
@@ -37,8 +38,18 @@ export interface MfaDeps {
   readonly totpKey: Buffer;
   /** Keys recovery-code hashes. */
   readonly recoveryKey: Buffer;
-  /** Code checks per account, shared by every path that checks a code. */
+  /**
+   * Wrong codes per account, shared by every path that checks a code: each check is counted when
+   * admitted (so a concurrent burst cannot exceed the budget) and a right code gives it back.
+   */
   readonly codeLimiter: Limiter;
+}
+
+/** Who asked for an MFA change, for its audit entry. */
+export interface MfaActor {
+  readonly id: string;
+  readonly email: string;
+  readonly ip: string | null;
 }
 
 export interface SecondFactor {
@@ -55,6 +66,32 @@ function mfaChangedMail(to: string, what: string): Mail {
 function notify(deps: MfaDeps, log: FastifyBaseLogger, to: string, what: string): void {
   deps.mailer.send(mfaChangedMail(to, what)).catch(() => {
     log.warn({ event: 'mail_failed' }, 'MFA change mail could not be sent');
+  });
+}
+
+/**
+ * Runs one code check against the account's budget of wrong codes: counted at admission, so a
+ * burst of concurrent guesses cannot pass the limit, and given back when the code was right, so
+ * an owner who logs in often is never locked out (issue 8).
+ */
+async function budgetedCheck<T>(deps: MfaDeps, userId: string, check: () => Promise<T>) {
+  await deps.codeLimiter.consume(userId);
+  const result = await check();
+  await deps.codeLimiter.refund(userId);
+  return result;
+}
+
+/** Runs `change` and appends its audit entry in one transaction: neither lands without the other. */
+async function auditedChange(
+  deps: MfaDeps,
+  actor: MfaActor,
+  action: AccountChange['action'],
+  change: (trx: Db, now: Date) => Promise<void>,
+): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    const now = new Date(deps.clock.now());
+    await change(trx, now);
+    await appendAccountChange(trx, now, { userId: actor.id, action, ip: actor.ip });
   });
 }
 
@@ -79,33 +116,46 @@ export async function setupTotp(
 export async function confirmTotp(
   deps: MfaDeps,
   log: FastifyBaseLogger,
-  user: { id: string; email: string },
+  user: MfaActor,
   code: string,
 ): Promise<string[]> {
-  await deps.codeLimiter.consume(user.id);
   const state = await readTotpState(deps.db, user.id);
   if (state?.mfa_enabled) throw mfaError('mfa_already_enabled');
-  if (!state?.totp_pending_sealed) throw mfaError('mfa_setup_required');
-  const secret = unseal(deps.totpKey, state.totp_pending_sealed, `totp:${user.id}`);
-  const step = matchingStep(secret, code, deps.clock.now());
-  if (step === null || !(await acceptStep(deps.db, user.id, step)))
-    throw mfaError('invalid_mfa_code');
+  const pending = state?.totp_pending_sealed;
+  if (!pending) throw mfaError('mfa_setup_required');
+  await budgetedCheck(deps, user.id, async () => {
+    const secret = unseal(deps.totpKey, pending, `totp:${user.id}`);
+    const step = matchingStep(secret, code, deps.clock.now());
+    if (step === null || !(await acceptStep(deps.db, user.id, step)))
+      throw mfaError('invalid_mfa_code');
+  });
   const { codes, hashes } = newCodes(deps);
-  await activateTotp(deps.db, user.id, hashes, new Date(deps.clock.now()));
+  await auditedChange(deps, user, 'account.mfa_enabled', (trx, now) =>
+    activateTotp(trx, user.id, hashes, now),
+  );
   notify(deps, log, user.email, 'Two-factor sign-in (TOTP) was turned on for your account.');
   return codes;
 }
 
 /**
  * Checks a second factor: a 6-digit TOTP code (each time step accepted once) or a recovery code
- * (each usable once). Throws `invalid_mfa_code` otherwise.
+ * (each usable once; using one is audited in the same transaction). Throws `invalid_mfa_code`
+ * otherwise.
  */
 export async function verifySecondFactor(
   deps: MfaDeps,
-  userId: string,
+  user: Pick<MfaActor, 'id' | 'ip'>,
   code: string,
 ): Promise<SecondFactor> {
-  await deps.codeLimiter.consume(userId);
+  return budgetedCheck(deps, user.id, () => checkSecondFactor(deps, user, code));
+}
+
+async function checkSecondFactor(
+  deps: MfaDeps,
+  user: Pick<MfaActor, 'id' | 'ip'>,
+  code: string,
+): Promise<SecondFactor> {
+  const userId = user.id;
   const state = await readTotpState(deps.db, userId);
   if (!state?.mfa_enabled || !state.totp_secret_sealed) throw mfaError('invalid_mfa_code');
   const trimmed = code.trim();
@@ -116,43 +166,52 @@ export async function verifySecondFactor(
     throw mfaError('invalid_mfa_code');
   }
   const recovery = normalizeRecoveryCode(trimmed);
-  const now = new Date(deps.clock.now());
-  if (
-    recovery &&
-    (await useRecoveryCode(deps.db, userId, hashRecoveryCode(deps.recoveryKey, recovery), now))
-  ) {
-    return {
-      method: 'recovery',
-      recoveryCodesRemaining: await remainingRecoveryCodes(deps.db, userId),
-    };
-  }
-  throw mfaError('invalid_mfa_code');
+  if (!recovery) throw mfaError('invalid_mfa_code');
+  const hash = hashRecoveryCode(deps.recoveryKey, recovery);
+  const remaining = await deps.db.transaction().execute(async (trx) => {
+    const now = new Date(deps.clock.now());
+    if (!(await useRecoveryCode(trx, userId, hash, now))) return undefined;
+    const left = await remainingRecoveryCodes(trx, userId);
+    await appendAccountChange(trx, now, {
+      userId,
+      action: 'account.recovery_code_used',
+      ip: user.ip,
+      detail: { remaining: left },
+    });
+    return left;
+  });
+  if (remaining === undefined) throw mfaError('invalid_mfa_code');
+  return { method: 'recovery', recoveryCodesRemaining: remaining };
 }
 
 export async function removeTotp(
   deps: MfaDeps,
   log: FastifyBaseLogger,
-  user: { id: string; email: string },
+  user: MfaActor,
   code: string,
 ): Promise<void> {
   const state = await readTotpState(deps.db, user.id);
   if (!state?.mfa_enabled) throw mfaError('mfa_not_enabled');
-  await verifySecondFactor(deps, user.id, code);
-  await disableMfa(deps.db, user.id, new Date(deps.clock.now()));
+  await verifySecondFactor(deps, user, code);
+  await auditedChange(deps, user, 'account.mfa_disabled', (trx, now) =>
+    disableMfa(trx, user.id, now),
+  );
   notify(deps, log, user.email, 'Two-factor sign-in (TOTP) was turned off for your account.');
 }
 
 export async function regenerateRecoveryCodes(
   deps: MfaDeps,
   log: FastifyBaseLogger,
-  user: { id: string; email: string },
+  user: MfaActor,
   code: string,
 ): Promise<string[]> {
   const state = await readTotpState(deps.db, user.id);
   if (!state?.mfa_enabled) throw mfaError('mfa_not_enabled');
-  await verifySecondFactor(deps, user.id, code);
+  await verifySecondFactor(deps, user, code);
   const { codes, hashes } = newCodes(deps);
-  await replaceRecoveryCodes(deps.db, user.id, hashes, new Date(deps.clock.now()));
+  await auditedChange(deps, user, 'account.recovery_codes_regenerated', (trx, now) =>
+    replaceRecoveryCodes(trx, user.id, hashes, now),
+  );
   notify(
     deps,
     log,

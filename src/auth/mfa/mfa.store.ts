@@ -31,45 +31,41 @@ export async function acceptStep(db: Db, userId: string, step: number): Promise<
   return result.numUpdatedRows > 0n;
 }
 
-/** Turns MFA on with the pending secret and replaces the recovery codes. */
+/**
+ * Turns MFA on with the pending secret and replaces the recovery codes. Run inside the caller's
+ * transaction, so the audit entry commits with it.
+ */
 export async function activateTotp(
-  db: Db,
+  trx: Db,
   userId: string,
   codeHashes: string[],
   now: Date,
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set((eb) => ({
-        totp_secret_sealed: eb.ref('totp_pending_sealed'),
-        totp_pending_sealed: null,
-        mfa_enabled: true,
-        updated_at: now,
-      }))
-      .where('id', '=', userId)
-      .execute();
-    await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
-    await trx
-      .insertInto('mfa_recovery_codes')
-      .values(codeHashes.map((code_hash) => ({ code_hash, user_id: userId, created_at: now })))
-      .execute();
-  });
+  await trx
+    .updateTable('users')
+    .set((eb) => ({
+      totp_secret_sealed: eb.ref('totp_pending_sealed'),
+      totp_pending_sealed: null,
+      mfa_enabled: true,
+      updated_at: now,
+    }))
+    .where('id', '=', userId)
+    .execute();
+  await replaceRecoveryCodes(trx, userId, codeHashes, now);
 }
 
+/** Replaces every recovery code of the user; run inside the caller's transaction. */
 export async function replaceRecoveryCodes(
-  db: Db,
+  trx: Db,
   userId: string,
   codeHashes: string[],
   now: Date,
 ) {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
-    await trx
-      .insertInto('mfa_recovery_codes')
-      .values(codeHashes.map((code_hash) => ({ code_hash, user_id: userId, created_at: now })))
-      .execute();
-  });
+  await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
+  await trx
+    .insertInto('mfa_recovery_codes')
+    .values(codeHashes.map((code_hash) => ({ code_hash, user_id: userId, created_at: now })))
+    .execute();
 }
 
 /** Uses a recovery code up; of two concurrent uses exactly one succeeds. */
@@ -99,21 +95,20 @@ export async function remainingRecoveryCodes(db: Db, userId: string): Promise<nu
   return Number(row.n);
 }
 
-export async function disableMfa(db: Db, userId: string, now: Date): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({
-        mfa_enabled: false,
-        totp_secret_sealed: null,
-        totp_pending_sealed: null,
-        updated_at: now,
-      })
-      .where('id', '=', userId)
-      .execute();
-    await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
-    // Live sessions stop counting as MFA sessions: their next access token has no `otp` in
-    // `amr` (an admin's then loses /admin until MFA is back and they log in again).
-    await trx.updateTable('sessions').set({ mfa: false }).where('user_id', '=', userId).execute();
-  });
+/** Turns MFA off; run inside the caller's transaction, so the audit entry commits with it. */
+export async function disableMfa(trx: Db, userId: string, now: Date): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set({
+      mfa_enabled: false,
+      totp_secret_sealed: null,
+      totp_pending_sealed: null,
+      updated_at: now,
+    })
+    .where('id', '=', userId)
+    .execute();
+  await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
+  // Live sessions stop counting as MFA sessions: their next access token has no `otp` in
+  // `amr` (an admin's then loses /admin until MFA is back and they log in again).
+  await trx.updateTable('sessions').set({ mfa: false }).where('user_id', '=', userId).execute();
 }

@@ -188,14 +188,16 @@ describe('the life of an MFA account', () => {
     expect(typeof body.mfaToken).toBe('string');
     expect(body.accessToken).toBeUndefined();
     expect(cookieValue(res.headers['set-cookie'], 'bastion_refresh')).toBeUndefined();
+    // The challenge cookie the mfaToken is bound to (issue 8).
+    expect(cookieValue(res.headers['set-cookie'], 'bastion_mfa')).toBeTruthy();
     const claims = decodeJwt(body.mfaToken);
     expect(claims.sub).toBe(user.userId);
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBeLessThanOrEqual(300);
   });
 
   it('the current code completes the login: tokens, cookies, and amr pwd+otp', async () => {
-    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
-    const res = await postMfaCode(ctx.app, mfaToken, freshCode(secret, clock));
+    const challenge = await startMfaLogin(ctx.app, user.email, user.password);
+    const res = await postMfaCode(ctx.app, challenge, freshCode(secret, clock));
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({
@@ -209,6 +211,10 @@ describe('the life of an MFA account', () => {
     const setCookie = res.headers['set-cookie'];
     expect(cookieValue(setCookie, 'bastion_refresh')).toBeTruthy();
     expect(cookieValue(setCookie, 'bastion_csrf')).toBe(body.csrfToken);
+    // The spent challenge cookie is cleared.
+    expect([setCookie].flat().find((c) => c?.startsWith('bastion_mfa='))).toMatch(
+      /^bastion_mfa=;.*Max-Age=0.*Path=\/auth\/login\/mfa/i,
+    );
 
     const claims = decodeJwt(body.accessToken);
     expect(claims.amr).toEqual(['pwd', 'otp']);
@@ -222,17 +228,17 @@ describe('the life of an MFA account', () => {
   });
 
   it('a recovery code works in place of a TOTP code and says how many remain', async () => {
-    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
-    const res = await postMfaCode(ctx.app, mfaToken, recoveryCodes[0] as string);
+    const challenge = await startMfaLogin(ctx.app, user.email, user.password);
+    const res = await postMfaCode(ctx.app, challenge, recoveryCodes[0] as string);
     expect(res.statusCode).toBe(200);
     expect(res.json().recoveryCodesRemaining).toBe(9);
     expect(decodeJwt(res.json().accessToken).amr).toEqual(['pwd', 'otp']);
   });
 
   it('a recovery code is accepted without dashes and in upper case', async () => {
-    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
+    const challenge = await startMfaLogin(ctx.app, user.email, user.password);
     const typed = (recoveryCodes[1] as string).replace(/-/g, '').toUpperCase();
-    const res = await postMfaCode(ctx.app, mfaToken, typed);
+    const res = await postMfaCode(ctx.app, challenge, typed);
     expect(res.statusCode).toBe(200);
     expect(res.json().recoveryCodesRemaining).toBe(8);
     session = {
@@ -265,14 +271,14 @@ describe('the life of an MFA account', () => {
     for (const code of fresh) expect(mail.raw).not.toContain(code);
 
     // An old, never used code is dead.
-    const oldToken = await startMfaLogin(ctx.app, user.email, user.password);
-    const old = await postMfaCode(ctx.app, oldToken, recoveryCodes[2] as string);
+    const oldChallenge = await startMfaLogin(ctx.app, user.email, user.password);
+    const old = await postMfaCode(ctx.app, oldChallenge, recoveryCodes[2] as string);
     expect(old.statusCode).toBe(401);
     expect(old.json().code).toBe('invalid_mfa_code');
 
     // A new one works, out of a full set.
-    const newToken = await startMfaLogin(ctx.app, user.email, user.password);
-    const used = await postMfaCode(ctx.app, newToken, fresh[0] as string);
+    const newChallenge = await startMfaLogin(ctx.app, user.email, user.password);
+    const used = await postMfaCode(ctx.app, newChallenge, fresh[0] as string);
     expect(used.statusCode).toBe(200);
     expect(used.json().recoveryCodesRemaining).toBe(9);
     session = { ...user, accessToken: used.json().accessToken, csrfToken: used.json().csrfToken };
@@ -314,8 +320,8 @@ describe('the life of an MFA account', () => {
     const enrolled = await enrolTotp(ctx.app, plain.accessToken, clock);
     expect(enrolled.secret).not.toBe(secret);
     await securityMail(user.email);
-    const mfaToken = await startMfaLogin(ctx.app, user.email, user.password);
-    const res = await postMfaCode(ctx.app, mfaToken, freshCode(enrolled.secret, clock));
+    const challenge = await startMfaLogin(ctx.app, user.email, user.password);
+    const res = await postMfaCode(ctx.app, challenge, freshCode(enrolled.secret, clock));
     expect(res.statusCode).toBe(200);
   });
 });

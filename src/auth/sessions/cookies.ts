@@ -20,6 +20,20 @@ export function cookieNames(secure: boolean): CookieNames {
   };
 }
 
+/**
+ * The MFA challenge cookie (issue 8). It is scoped to the second login step's path, which the
+ * `__Host-` prefix forbids (it requires `Path=/`), so over HTTPS it takes `__Secure-`: still
+ * Secure-only and never settable over plain HTTP, and with no Domain it stays host-only.
+ */
+export function mfaCookieName(secure: boolean): string {
+  return `${secure ? '__Secure-' : ''}bastion_mfa`;
+}
+
+/** Attributes of the MFA challenge cookie: HttpOnly, SameSite=Strict, sent only to `path`. */
+export function mfaCookieOptions(secure: boolean, path: string, maxAgeSeconds: number) {
+  return { ...cookieOptions(secure, true, maxAgeSeconds), path };
+}
+
 export function cookieOptions(secure: boolean, httpOnly: boolean, maxAgeSeconds: number) {
   return {
     path: '/',

@@ -1,12 +1,14 @@
 /**
  * Audit entries for security-relevant changes a user makes to their own account (password, MFA,
- * sessions, verification). The change has already committed, so a failure to record is logged
- * loudly instead of failing a request whose effect cannot be undone.
+ * sessions, verification). MFA changes append their entry inside the change's own transaction
+ * (appendAccountChange): the change and its entry commit together, or neither does. For the
+ * others the change has already committed, so a failure to record is logged loudly instead of
+ * failing a request whose effect cannot be undone.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { recordAudit } from './audit.store.js';
+import { appendAudit, recordAudit } from './audit.store.js';
 
 export type AccountAction =
   | 'account.email_verified'
@@ -27,6 +29,27 @@ export interface AccountChange {
   readonly detail?: Record<string, unknown>;
 }
 
+function entry(change: AccountChange) {
+  return {
+    actorId: change.userId,
+    action: change.action,
+    targetType: 'user',
+    targetId: change.userId,
+    ip: change.ip,
+    detail: change.detail,
+  };
+}
+
+/** Appends the entry inside `trx`, the transaction of the change it records; a failure aborts both. */
+export async function appendAccountChange(
+  trx: Db,
+  now: Date,
+  change: AccountChange,
+): Promise<void> {
+  await appendAudit(trx, entry(change), now);
+}
+
+/** Records the entry of a change that has already committed; a failure is only logged. */
 export async function auditAccountChange(
   db: Db,
   clock: Clock,
@@ -34,18 +57,7 @@ export async function auditAccountChange(
   change: AccountChange,
 ): Promise<void> {
   try {
-    await recordAudit(
-      db,
-      {
-        actorId: change.userId,
-        action: change.action,
-        targetType: 'user',
-        targetId: change.userId,
-        ip: change.ip,
-        detail: change.detail,
-      },
-      new Date(clock.now()),
-    );
+    await recordAudit(db, entry(change), new Date(clock.now()));
   } catch (err) {
     log.error({ err, event: 'audit_failed', action: change.action }, 'audit entry not recorded');
   }

@@ -32,7 +32,7 @@ export interface RateLimits {
   readonly forgotMails: Limiter;
   readonly token: Limiter;
   readonly refresh: Limiter;
-  /** Second-factor code checks per account, across every MFA challenge. */
+  /** Wrong second-factor codes per account, across every MFA challenge (right ones refunded). */
   readonly mfaCodes: Limiter;
   /** Image uploads per account. */
   readonly uploads: Limiter;
@@ -60,7 +60,7 @@ export function createRateLimits(
     forgotMails: make('forgot-mails', l.forgotMailsPerAccountHour, 3600),
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
-    mfaCodes: make('mfa-codes', 10, 900),
+    mfaCodes: make('mfa-codes', l.mfaCodes, l.mfaWindowSeconds),
     uploads: make('uploads', l.uploadsPerHour, 3600),
     content: make('content', l.contentPerHour, 3600),
   };
