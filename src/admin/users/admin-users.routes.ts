@@ -15,7 +15,7 @@ import {
 import { searchUsers } from './admin-users.store.js';
 
 function actorOf(request: FastifyRequest): Actor {
-  return { principal: principalOf(request), ip: request.ip };
+  return { principal: principalOf(request), ip: request.ip, log: request.log };
 }
 
 export function adminUserRoutes(deps: AdminDeps) {

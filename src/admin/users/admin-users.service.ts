@@ -1,8 +1,10 @@
 /**
  * Account administration. Each change and its audit entry commit in one transaction; sessions
  * that the change makes untrustworthy (demotion, lock, deletion) are revoked everywhere right
- * after, which reaches every instance within a second.
+ * after, which reaches every instance within a second. Once committed, each audited change is
+ * also an `admin_action` security event (issue 5).
  */
+import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../../access/policy.js';
 import { endUserSessions, type SessionDeps } from '../../auth/sessions/sessions.service.js';
 import { appendAudit, recordAudit } from '../../platform/audit/audit.store.js';
@@ -21,6 +23,24 @@ export interface AdminDeps {
 export interface Actor {
   readonly principal: Principal;
   readonly ip: string | null;
+  readonly log: FastifyBaseLogger;
+}
+
+/** Raises `admin_action` for audit entries that have committed. */
+async function recordAdminActions(
+  deps: AdminDeps,
+  actor: Actor,
+  targetId: string,
+  actions: readonly string[],
+): Promise<void> {
+  for (const action of actions) {
+    await deps.sessions.events.record(actor.log, {
+      type: 'admin_action',
+      userId: actor.principal.userId,
+      ip: actor.ip,
+      detail: { action, targetId },
+    });
+  }
 }
 
 /** Stored roles are the extra ones; `user` is implicit. Sorted and unique. */
@@ -41,7 +61,7 @@ export async function patchUser(
   }
   if (self && patch.locked === true) throw adminUserError('cannot_modify_self');
 
-  const { user, revoke } = await db.transaction().execute(async (trx) => {
+  const { user, revoke, actions } = await db.transaction().execute(async (trx) => {
     const now = new Date(clock.now());
     const before = await findLiveUserForUpdate(trx, targetId);
     if (!before) throw platformError('not_found');
@@ -52,7 +72,9 @@ export async function patchUser(
     const added = roles.filter((r) => !oldRoles.includes(r));
     const after = await updateRolesAndLock(trx, targetId, { roles, locked }, now);
     const audit = { actorId: actor.principal.userId, targetType: 'user', targetId, ip: actor.ip };
+    const actions: string[] = [];
     if (removed.length > 0 || added.length > 0) {
+      actions.push('admin.user.roles_changed');
       await appendAudit(
         trx,
         { ...audit, action: 'admin.user.roles_changed', detail: { from: oldRoles, to: roles } },
@@ -60,13 +82,11 @@ export async function patchUser(
       );
     }
     if (locked !== before.locked) {
-      await appendAudit(
-        trx,
-        { ...audit, action: locked ? 'admin.user.locked' : 'admin.user.unlocked' },
-        now,
-      );
+      const action = locked ? 'admin.user.locked' : 'admin.user.unlocked';
+      actions.push(action);
+      await appendAudit(trx, { ...audit, action }, now);
     }
-    return { user: after, revoke: removed.length > 0 || (locked && !before.locked) };
+    return { user: after, revoke: removed.length > 0 || (locked && !before.locked), actions };
   });
   // A demoted or locked account keeps no session: its tokens carry the old roles. An admin who
   // drops one of their own extra roles keeps the session they are using (its next refresh
@@ -74,6 +94,7 @@ export async function patchUser(
   if (revoke) {
     await endUserSessions(deps.sessions, targetId, self ? actor.principal.sessionId : undefined);
   }
+  await recordAdminActions(deps, actor, targetId, actions);
   return user;
 }
 
@@ -99,6 +120,7 @@ export async function deleteUser(deps: AdminDeps, actor: Actor, targetId: string
     return before.avatar_url;
   });
   await endUserSessions(deps.sessions, targetId);
+  await recordAdminActions(deps, actor, targetId, ['admin.user.deleted']);
   await deps.media.remove(avatar);
 }
 
@@ -124,4 +146,5 @@ export async function forceLogout(deps: AdminDeps, actor: Actor, targetId: strin
     },
     new Date(clock.now()),
   );
+  await recordAdminActions(deps, actor, targetId, ['admin.user.sessions_revoked']);
 }

@@ -96,7 +96,7 @@ export function postRoutes(deps: ShopDeps) {
       '/posts/:id',
       { config: { access: 'authenticated' }, schema: { tags, params: IdParams } },
       async (request, reply) => {
-        const by = { principal: principalOf(request), ip: request.ip };
+        const by = { principal: principalOf(request), ip: request.ip, log: request.log };
         await removePost(deps, by, request.params.id);
         return reply.code(204).send();
       },
@@ -149,7 +149,7 @@ export function postRoutes(deps: ShopDeps) {
       '/comments/:id',
       { config: { access: 'authenticated' }, schema: { tags, params: IdParams } },
       async (request, reply) => {
-        const by = { principal: principalOf(request), ip: request.ip };
+        const by = { principal: principalOf(request), ip: request.ip, log: request.log };
         await removeComment(deps, by, request.params.id);
         return reply.code(204).send();
       },

@@ -1,5 +1,6 @@
 /** Posts and comments: sanitizing on write, the author-only edit and the moderated delete. */
 
+import type { FastifyBaseLogger } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { hasRole, type Principal } from '../../access/policy.js';
 import { appendAudit } from '../../platform/audit/audit.store.js';
@@ -12,6 +13,7 @@ import type { CommentRow, PostRow } from './posts.tables.js';
 import { hasText, sanitizeContent } from './sanitize.js';
 
 type Deps = Pick<ShopDeps, 'db' | 'clock'>;
+type RemovalDeps = Pick<ShopDeps, 'db' | 'clock' | 'events'>;
 
 export function toPostView(row: PostRow): Post {
   return {
@@ -88,6 +90,7 @@ export async function editPost(
 export interface Removal {
   readonly principal: Principal;
   readonly ip: string;
+  readonly log: FastifyBaseLogger;
 }
 
 interface Removed {
@@ -98,15 +101,16 @@ interface Removed {
 
 /**
  * Deletes what `find` locked, when the caller wrote it or moderates. Removing someone else's
- * content is a moderation act: it goes into the audit log in the same transaction.
+ * content is a moderation act: it goes into the audit log in the same transaction and, once
+ * committed, is an `admin_action` security event (issue 5).
  */
 async function remove(
-  deps: Deps,
+  deps: RemovalDeps,
   by: Removal,
   find: (trx: ShopDeps['db']) => Promise<Removed | undefined>,
   del: (trx: ShopDeps['db'], id: string) => Promise<void>,
 ): Promise<void> {
-  await deps.db.transaction().execute(async (trx) => {
+  const audited = await deps.db.transaction().execute(async (trx) => {
     const target = await find(trx);
     if (!target) throw platformError('not_found');
     if (target.authorId !== by.principal.userId) {
@@ -123,11 +127,19 @@ async function remove(
       await appendAudit(trx, entry, new Date(deps.clock.now()));
     }
     await del(trx, target.id);
+    return target.authorId === by.principal.userId ? null : target;
+  });
+  if (!audited) return;
+  await deps.events.record(by.log, {
+    type: 'admin_action',
+    userId: by.principal.userId,
+    ip: by.ip,
+    detail: { action: `shop.${audited.type}.removed`, targetId: audited.id },
   });
 }
 
 /** The author, a moderator or an admin deletes a post and its comments. */
-export async function removePost(deps: Deps, by: Removal, id: string): Promise<void> {
+export async function removePost(deps: RemovalDeps, by: Removal, id: string): Promise<void> {
   await remove(
     deps,
     by,
@@ -140,7 +152,7 @@ export async function removePost(deps: Deps, by: Removal, id: string): Promise<v
 }
 
 /** The comment's author, a moderator or an admin deletes a comment. */
-export async function removeComment(deps: Deps, by: Removal, id: string): Promise<void> {
+export async function removeComment(deps: RemovalDeps, by: Removal, id: string): Promise<void> {
   await remove(
     deps,
     by,
