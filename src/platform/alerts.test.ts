@@ -1,7 +1,8 @@
 /**
  * The alert webhook (issue 5): every security event is POSTed, signed, to a real local receiver;
  * failures are retried with backoff; a receiver that hangs never delays the request that raised
- * the event; closing the app cancels what is pending. Receivers check signatures with
+ * the event; closing the app cancels what is pending; a delivered alert is listed as `alert_sent`
+ * (and never itself alerted). Receivers check signatures with
  * `verifyAlertSignature`, which refuses tampered bodies, stale timestamps and other secrets.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,8 +11,10 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin } from '../../test/support/actors.js';
 import { createTestApp, logCollector, type TestContext } from '../../test/support/app.js';
 import { AlertSender, SIGNATURE_HEADER, signAlert, verifyAlertSignature } from './alerts.js';
+import { manualClock } from './clock.js';
 
 /** Building an app takes tens of seconds on a loaded two-core machine. */
 const BUILD_TIMEOUT_MS = 180_000;
@@ -134,6 +137,8 @@ describe('verifyAlertSignature', () => {
 });
 
 describe('alerts from a running app', () => {
+  // A manual clock, so the admin's TOTP codes are deterministic (createAdmin).
+  const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
   let receiver: Receiver;
   let ctx: TestContext;
   let closed = false;
@@ -152,6 +157,7 @@ describe('alerts from a running app', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     ctx = await createTestApp({
+      deps: { clock },
       env: {
         ALERT_WEBHOOK_URL: receiver.url,
         ALERT_WEBHOOK_SECRET: SECRET,
@@ -199,20 +205,53 @@ describe('alerts from a running app', () => {
     expect(row).toEqual({ id: alert.id, type: 'account_throttled' });
 
     await until(() => ctx.logs.some((l) => l.event === 'alert_sent'));
-    const sent = ctx.logs.find((l) => l.event === 'alert_sent');
-    expect(sent).toMatchObject({ level: 30, alertId: alert.id, attempt: 2 });
+    const sent = ctx.logs.filter((l) => l.event === 'alert_sent');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ level: 40, alertId: alert.id, attempt: 2 });
     expect(ctx.logs.some((l) => l.event === 'alert_retry' && l.status === 500)).toBe(true);
     // The URL (webhook URLs often carry a token) and the secret never reach the log.
     const logText = JSON.stringify(ctx.logs);
     expect(logText).not.toContain(receiver.url);
     expect(logText).not.toContain(SECRET);
-    // A delivered alert records nothing more: no security event about the alert itself.
-    const alertRows = await ctx.database.db
-      .selectFrom('security_events')
-      .select('id')
-      .where('type', '=', 'alert_sent')
-      .execute();
-    expect(alertRows).toEqual([]);
+  });
+
+  it('a delivered alert is listed as alert_sent in GET /admin/security-events, never alerted', async () => {
+    const admin = await createAdmin(ctx.app, ctx.database.db, clock);
+    const before = receiver.received.length;
+    expect((await raiseEvent()).statusCode).toBe(401);
+    await until(
+      () => receiver.received.length > before && receiver.received.at(-1)?.status === 200,
+    );
+    const alert = JSON.parse((receiver.received.at(-1) as Received).body);
+    expect(alert.type).toBe('account_throttled');
+
+    // Recorded once the receiver answered 200, just after the request that raised the event.
+    let listed: { type: string; userId: string | null; detail: Record<string, unknown> }[] = [];
+    const deadline = Date.now() + 20_000;
+    while (!listed.some((e) => e.detail.alertId === alert.id)) {
+      if (Date.now() > deadline) throw new Error('alert_sent not listed in time');
+      const res = await ctx.app.inject({
+        method: 'GET',
+        url: '/admin/security-events?type=alert_sent',
+        headers: admin.headers,
+      });
+      expect(res.statusCode).toBe(200);
+      listed = res.json().items;
+      await sleep(50);
+    }
+    const sent = listed.filter((e) => e.detail.alertId === alert.id);
+    expect(sent).toEqual([
+      expect.objectContaining({
+        type: 'alert_sent',
+        userId: null,
+        detail: { alertId: alert.id, alertType: 'account_throttled', attempt: 1 },
+      }),
+    ]);
+    // The alert_sent event itself is not POSTed (an alert about an alert would loop).
+    await sleep(500);
+    const types = receiver.received.map((r) => JSON.parse(r.body).type);
+    expect(types).not.toContain('alert_sent');
+    expect(types).toContain('account_throttled');
   });
 
   it('a tampered body or a replay outside the tolerance fails verification', () => {

@@ -36,6 +36,13 @@ const DEFAULTS = {
 
 type SecurityEventRecord = Parameters<SecurityEventListener>[0];
 
+/** A delivered alert: the event it carried and the attempt that got through. */
+export interface SentAlert {
+  readonly alertId: string;
+  readonly alertType: string;
+  readonly attempt: number;
+}
+
 interface Delivery {
   readonly id: string;
   readonly type: string;
@@ -110,6 +117,8 @@ export class AlertSender {
     private readonly webhook: AlertWebhook,
     private readonly log: FastifyBaseLogger,
     options: AlertSenderOptions = {},
+    /** Called once per delivered alert (installAlerts records it as an `alert_sent` event). */
+    private readonly onSent?: (sent: SentAlert) => void,
   ) {
     this.options = { ...DEFAULTS, ...options };
   }
@@ -207,8 +216,7 @@ export class AlertSender {
     const log = { alertId: delivery.id, type: delivery.type, attempt: delivery.attempts };
     if (status !== undefined && status >= 200 && status < 300) {
       this.pending.delete(delivery);
-      // Logged only: recording a security event here would alert about the alert.
-      this.log.info({ event: 'alert_sent', ...log }, 'alert_sent');
+      this.onSent?.({ alertId: delivery.id, alertType: delivery.type, attempt: delivery.attempts });
       return;
     }
     const delay = this.options.retryDelaysMs[delivery.attempts - 1];
@@ -227,7 +235,11 @@ export class AlertSender {
   }
 }
 
-/** Sends every security event to the alert webhook, when one is configured. */
+/**
+ * Sends every security event to the alert webhook, when one is configured, and records each
+ * delivery as an `alert_sent` event (listed by GET /admin/security-events), which is itself never
+ * sent: an alert about an alert would loop.
+ */
 export function installAlerts(
   app: FastifyInstance,
   webhook: AlertWebhook | undefined,
@@ -235,7 +247,11 @@ export function installAlerts(
   options?: AlertSenderOptions,
 ): void {
   if (!webhook) return;
-  const sender = new AlertSender(webhook, app.log, options);
+  const sender = new AlertSender(webhook, app.log, options, (sent) => {
+    events
+      .record(app.log, { type: 'alert_sent', detail: { ...sent } })
+      .catch((err: unknown) => app.log.error({ err }, 'alert_sent could not be recorded'));
+  });
   events.onEvent((event) => {
     if (event.type !== 'alert_sent') sender.send(event);
   });
