@@ -57,6 +57,8 @@ const EnvSchema = z.object({
   ALERT_WEBHOOK_URL: z.url().optional(),
   ALERT_WEBHOOK_SECRET: z.string().min(16).optional(),
   METRICS_TOKEN: z.string().min(16).optional(),
+  SECURITY_BURST_THRESHOLD: int(1, 1_000_000).default(20),
+  SECURITY_BURST_WINDOW_SECONDS: int(1, 86400).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ARGON2_MEMORY_KIB: int(19456, 4194304).default(19456),
   ARGON2_ITERATIONS: int(2, 100).default(2),
@@ -130,6 +132,8 @@ export interface Config {
   readonly currency: string;
   readonly alertWebhook: { readonly url: string; readonly secret: string } | undefined;
   readonly metricsToken: string | undefined;
+  /** 401/403/429 answers per client or account in a window that raise `unauthorized_burst`. */
+  readonly securityBurst: { readonly threshold: number; readonly windowSeconds: number };
   readonly logLevel: string;
   readonly argon2: {
     readonly memoryCost: number;
@@ -311,6 +315,10 @@ export function loadConfig(env: Env = process.env): Config {
         ? { url: e.ALERT_WEBHOOK_URL, secret: e.ALERT_WEBHOOK_SECRET }
         : undefined,
     metricsToken: e.METRICS_TOKEN,
+    securityBurst: {
+      threshold: e.SECURITY_BURST_THRESHOLD,
+      windowSeconds: e.SECURITY_BURST_WINDOW_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
     argon2: {
       memoryCost: e.ARGON2_MEMORY_KIB,

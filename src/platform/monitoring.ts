@@ -1,7 +1,7 @@
 /**
  * Monitoring and load shedding, installed together (DESIGN.md, Abuse resistance): under-pressure
  * first (it refuses before anything else runs), then metrics and `GET /metrics`, the alert
- * webhook and 401/403 burst detection. Call after the access policy and global rate limit are
+ * webhook and 401/403/429 burst detection. Call after the access policy and global rate limit are
  * installed and before the routes they should see.
  */
 import type { FastifyInstance } from 'fastify';
@@ -28,5 +28,5 @@ export async function installMonitoring(app: FastifyInstance, deps: MonitoringDe
   const metrics = installMetrics(app, deps);
   await app.register(metricsRoutes(deps.config.metricsToken, metrics.registry));
   installAlerts(app, deps.config.alertWebhook, deps.events);
-  installUnauthorizedBurst(app, deps.state, deps.events);
+  installUnauthorizedBurst(app, deps.state, deps.events, deps.config.securityBurst);
 }

@@ -1,43 +1,105 @@
 /**
- * Bursts of 401/403 from one client (token guessing, a scanner, a stolen-then-revoked token on a
- * loop) raise one security event per window. Counted in shared state, so every instance adds to
- * the same count, and after the response is sent, so the client never waits for it.
+ * Bursts of 401/403/429 raise one `unauthorized_burst` security event per window and per key
+ * (DESIGN.md, Abuse resistance): per client address (token guessing, a scanner, a stolen-then-
+ * revoked token on a loop) and per account (credential stuffing against one account from many
+ * addresses). The account is the authenticated principal, or what the route's `burstAccount`
+ * names (the login names the address it was asked about), so platform needs no auth import.
+ * Counted in shared state, so every instance adds to the same count, and after the response is
+ * sent, so the client never waits for it.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientKey } from './rate-limit/client-key.js';
 import type { SecurityEvents } from './security-events.js';
 import type { SharedState } from './state/shared-state.js';
 
-/** 20 refusals in 60 s: far above a user mistyping or a client refreshing an expired token. */
-export const UNAUTHORIZED_BURST_THRESHOLD = 20;
-export const UNAUTHORIZED_BURST_WINDOW_MS = 60_000;
+/** How a public route names the account a refusal counts against. */
+export interface BurstAccount {
+  /**
+   * The account's counting key, or undefined. The body may be unparsed (a 429 answered before
+   * validation), so read it defensively.
+   */
+  key(request: FastifyRequest): string | undefined;
+  /** The user behind `key`, for the event; called only when an event is raised. */
+  userId?(key: string): Promise<string | undefined>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    burstAccount?: BurstAccount;
+  }
+}
+
+export interface BurstLimits {
+  /** Refusals in one window that raise the event (defaults: 20 in 60 s). */
+  readonly threshold: number;
+  readonly windowSeconds: number;
+}
+
+const REFUSALS = new Set([401, 403, 429]);
 
 export function installUnauthorizedBurst(
   app: FastifyInstance,
   state: SharedState,
   events: SecurityEvents,
+  limits: BurstLimits,
 ): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const status = reply.statusCode;
-    if (status !== 401 && status !== 403) return;
+  const windowMs = limits.windowSeconds * 1000;
+
+  /** Counts one refusal under `key`; true exactly at the crossing (one event per window). */
+  const crossed = async (key: string) => (await state.incr(key, windowMs)) === limits.threshold;
+
+  const windowDetail = (route: string) => ({
+    refusals: limits.threshold,
+    windowSeconds: limits.windowSeconds,
+    route,
+  });
+
+  const countClient = async (request: FastifyRequest, route: string) => {
     const client = clientKey(request.ip);
-    try {
-      const count = await state.incr(`unauth-burst:${client}`, UNAUTHORIZED_BURST_WINDOW_MS);
-      // Exactly at the crossing: a flood yields one event per window, not one per request.
-      if (count !== UNAUTHORIZED_BURST_THRESHOLD) return;
-      await events.record(request.log, {
-        type: 'unauthorized_burst',
-        ip: request.ip,
-        userId: request.principal?.userId ?? null,
-        detail: {
-          client,
-          refusals: count,
-          windowSeconds: UNAUTHORIZED_BURST_WINDOW_MS / 1000,
-          route: request.routeOptions.url ?? 'unmatched',
-        },
-      });
-    } catch (err) {
-      request.log.error({ err }, 'unauthorized burst could not be counted');
+    if (!(await crossed(`unauth-burst:${client}`))) return;
+    await events.record(request.log, {
+      type: 'unauthorized_burst',
+      ip: request.ip,
+      userId: request.principal?.userId ?? null,
+      detail: { scope: 'client', client, ...windowDetail(route) },
+    });
+  };
+
+  const countAccount = async (request: FastifyRequest, route: string) => {
+    const account = accountOf(request);
+    if (!account) return;
+    if (!(await crossed(`unauth-burst-account:${account.key}`))) return;
+    await events.record(request.log, {
+      type: 'unauthorized_burst',
+      ip: request.ip,
+      userId: (await account.userId().catch(() => undefined)) ?? null,
+      detail: { scope: 'account', ...windowDetail(route) },
+    });
+  };
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!REFUSALS.has(reply.statusCode)) return;
+    const route = request.routeOptions.url ?? 'unmatched';
+    const results = await Promise.allSettled([
+      countClient(request, route),
+      countAccount(request, route),
+    ]);
+    for (const r of results) {
+      if (r.status === 'rejected')
+        request.log.error({ err: r.reason }, 'unauthorized burst could not be counted');
     }
   });
+}
+
+/** The account a refusal counts against: what the route names, else the principal. */
+function accountOf(
+  request: FastifyRequest,
+): { key: string; userId(): Promise<string | undefined> } | undefined {
+  const named = request.routeOptions.config.burstAccount;
+  const key = named?.key(request);
+  // Its own namespace: a route's key (an email) never collides with a user id.
+  if (named && key) return { key: `name:${key}`, userId: async () => named.userId?.(key) };
+  const principal = request.principal?.userId;
+  if (principal) return { key: `user:${principal}`, userId: async () => principal };
+  return undefined;
 }

@@ -7,6 +7,7 @@ import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
 import type { SheddingExemption } from '../../platform/load-shedding.js';
 import { perIp, type RateLimits } from '../../platform/rate-limit/rate-limits.js';
+import type { BurstAccount } from '../../platform/unauthorized-burst.js';
 import { mfaError } from '../mfa/mfa.errors.js';
 import { LoginMfaBody } from '../mfa/mfa.schemas.js';
 import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
@@ -94,6 +95,17 @@ export function accountRoutes(
       return isValidDeviceCookie(abuse.deviceKey, loginAccountKey(body.email), cookie);
     },
   };
+  /**
+   * Refused logins count against the account they name, as the throttle keys it, so a burst on
+   * one account from many addresses raises a security event (issue 5).
+   */
+  const loginBurst: BurstAccount = {
+    key: (request) => {
+      const email = (request.body as { email?: unknown } | undefined)?.email;
+      return typeof email === 'string' && email.length <= 320 ? loginAccountKey(email) : undefined;
+    },
+    userId: async (key) => (await findUserByEmailKey(accounts.db, key))?.id,
+  };
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['auth'];
@@ -154,7 +166,7 @@ export function accountRoutes(
     r.post(
       '/auth/login',
       {
-        config: { access: 'public', sheddingExemption: knownDeviceLogin },
+        config: { access: 'public', sheddingExemption: knownDeviceLogin, burstAccount: loginBurst },
         schema: {
           tags,
           description:
