@@ -15,7 +15,11 @@ import { auditRoutes } from './admin/audit/audit.routes.js';
 import { securityEventRoutes } from './admin/security-events.routes.js';
 import { adminUserRoutes } from './admin/users/admin-users.routes.js';
 import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
-import { type AccountDeps, notifySessionTheft } from './auth/accounts/accounts.service.js';
+import {
+  type AccountDeps,
+  notifySessionTheft,
+  secureAccountUrl,
+} from './auth/accounts/accounts.service.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
 import { KeyRing } from './auth/keys/keyring.js';
@@ -214,6 +218,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     totpKey: deriveKey(masterKey, 'totp-secrets'),
     recoveryKey: deriveKey(masterKey, 'recovery-codes'),
     codeLimiter: limits.mfaCodes,
+    secureAccountUrl: (userId) => secureAccountUrl(accountDeps, userId),
   };
   const mfaTokens = new MfaTokens(
     ring,

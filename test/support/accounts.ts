@@ -32,14 +32,28 @@ export const BUILD_TIMEOUT_MS = 180_000;
 /** Generous: the background mail send competes with argon2 on a loaded two-core machine. */
 export const MAIL_TIMEOUT_MS = 15_000;
 
-/** What each account mail links to; the link, not the wording, says which mail it is. */
+/**
+ * What each account mail links to; the link, not the wording, says which mail it is. The
+ * security notices all carry the one-time "this was not me" link, so their subject tells them
+ * apart.
+ */
 export const MAIL_LINK = {
   verification: '/verify-email',
   reset: '/reset-password',
-  passwordChanged: '/forgot-password',
+  passwordChanged: '/secure-account',
+  newDevice: '/secure-account',
+  sessionTheft: '/secure-account',
+  mfaChanged: '/secure-account',
   alreadyRegistered: '/login',
 } as const;
 export type MailKind = keyof typeof MAIL_LINK;
+
+const NOTICE_SUBJECT: Partial<Record<MailKind, string>> = {
+  passwordChanged: 'Your password was changed',
+  newDevice: 'New sign-in to your account',
+  sessionTheft: 'A session of your account was stopped',
+  mfaChanged: 'Your sign-in security changed',
+};
 
 export function linkPaths(mail: ReceivedMail): string[] {
   return (mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? []).map(
@@ -48,7 +62,10 @@ export function linkPaths(mail: ReceivedMail): string[] {
 }
 
 export function isMail(kind: MailKind) {
-  return (mail: ReceivedMail) => linkPaths(mail).includes(MAIL_LINK[kind]);
+  const subject = NOTICE_SUBJECT[kind];
+  return (mail: ReceivedMail) =>
+    linkPaths(mail).includes(MAIL_LINK[kind]) &&
+    (subject === undefined || mail.subject === subject);
 }
 
 export function waitForAccountMail(
@@ -59,8 +76,11 @@ export function waitForAccountMail(
   return smtp.waitForMail(to, isMail(kind), MAIL_TIMEOUT_MS);
 }
 
-/** The one-time token of a verification or reset mail. */
-export function linkToken(mail: ReceivedMail, kind: 'verification' | 'reset'): string {
+/** The one-time token of a verification or reset mail, or of a notice's "this was not me" link. */
+export function linkToken(
+  mail: ReceivedMail,
+  kind: Exclude<MailKind, 'alreadyRegistered'>,
+): string {
   const token = extractLink(mail, MAIL_LINK[kind]).searchParams.get('token');
   if (!token) throw new Error(`no token in the ${kind} link`);
   return token;

@@ -59,6 +59,23 @@ function sendInBackground(mailer: Mailer, log: FastifyBaseLogger, mail: Mail): v
   });
 }
 
+/**
+ * Mails a security notice carrying a fresh "this was not me" link, off the request path: making
+ * the link or sending the mail must neither delay nor undo the change the notice is about.
+ */
+function sendNotice(
+  deps: AccountDeps,
+  log: FastifyBaseLogger,
+  user: { id: string; email: string },
+  mail: (secureUrl: string) => Mail,
+): void {
+  secureAccountUrl(deps, user.id)
+    .then((url) => deps.mailer.send(mail(url)))
+    .catch((err: unknown) => {
+      log.warn({ event: 'mail_failed', errName: (err as Error)?.name }, 'notice could not be sent');
+    });
+}
+
 function enforcePolicy(
   deps: AccountDeps,
   password: string,
@@ -80,7 +97,7 @@ function accountErrorValidation(path: string, message: string) {
 }
 
 async function issueLinkToken(
-  deps: AccountDeps,
+  deps: Pick<AccountDeps, 'db' | 'clock'>,
   userId: string,
   purpose: 'verify_email' | 'reset_password' | 'secure_account',
   ttlMs: number,
@@ -259,7 +276,7 @@ export async function resetPassword(
   await setPasswordHash(deps.db, user.id, hash, now);
   // The link proved control of the mailbox.
   const updated = await markEmailVerified(deps.db, user.id, now);
-  sendInBackground(deps.mailer, log, passwordChangedMail(user.email, deps.config.publicUrl));
+  sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));
   return updated;
 }
 
@@ -285,10 +302,17 @@ export async function changePassword(
     await deps.hasher.hash(password),
     new Date(deps.clock.now()),
   );
-  sendInBackground(deps.mailer, log, passwordChangedMail(user.email, deps.config.publicUrl));
+  sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));
 }
 
-async function secureAccountUrl(deps: AccountDeps, userId: string): Promise<string> {
+/**
+ * A one-time "this was not me" link for a security notice: POST /auth/secure-account with its
+ * token signs out every session and mails a reset link.
+ */
+export async function secureAccountUrl(
+  deps: Pick<AccountDeps, 'db' | 'clock' | 'config'>,
+  userId: string,
+): Promise<string> {
   const token = await issueLinkToken(deps, userId, 'secure_account', SECURE_ACCOUNT_TOKEN_TTL_MS);
   return `${deps.config.publicUrl}/secure-account?token=${encodeURIComponent(token)}`;
 }

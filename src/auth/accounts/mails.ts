@@ -59,15 +59,28 @@ export function resetMail(to: string, url: string): Mail {
   );
 }
 
-export function passwordChangedMail(to: string, publicUrl: string): Mail {
+export function passwordChangedMail(to: string, secureUrl: string): Mail {
   return compose(
     to,
     'Your password was changed',
     [
       'The password of your account was just changed, and your other sessions were signed out.',
-      'If this was not you, reset your password at once.',
+      'If this was not you, use the link below: it signs out every session and sends you a password reset link.',
     ],
-    { url: `${publicUrl}/forgot-password`, label: 'Reset your password' },
+    { url: secureUrl, label: 'This was not me' },
+  );
+}
+
+/** `what` is one of the MFA service's fixed sentences, e.g. "… was turned on …". */
+export function mfaChangedMail(to: string, what: string, secureUrl: string): Mail {
+  return compose(
+    to,
+    'Your sign-in security changed',
+    [
+      what,
+      'If this was not you, use the link below: it signs out every session and sends you a password reset link. Then contact your administrator.',
+    ],
+    { url: secureUrl, label: 'This was not me' },
   );
 }
 

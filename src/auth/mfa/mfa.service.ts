@@ -8,8 +8,9 @@ import { type AccountChange, appendAccountChange } from '../../platform/audit/ac
 import type { Clock } from '../../platform/clock.js';
 import { seal, unseal } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
-import type { Mail, Mailer } from '../../platform/mail/mailer.js';
+import type { Mailer } from '../../platform/mail/mailer.js';
 import type { Limiter } from '../../platform/rate-limit/limiters.js';
+import { mfaChangedMail } from '../accounts/mails.js';
 import { mfaError } from './mfa.errors.js';
 import {
   acceptStep,
@@ -43,6 +44,8 @@ export interface MfaDeps {
    * admitted (so a concurrent burst cannot exceed the budget) and a right code gives it back.
    */
   readonly codeLimiter: Limiter;
+  /** A fresh one-time "this was not me" link for the account (accounts.service). */
+  readonly secureAccountUrl: (userId: string) => Promise<string>;
 }
 
 /** Who asked for an MFA change, for its audit entry. */
@@ -58,15 +61,19 @@ export interface SecondFactor {
   readonly recoveryCodesRemaining?: number;
 }
 
-function mfaChangedMail(to: string, what: string): Mail {
-  const text = `${what}\n\nIf this was not you, reset your password and contact your administrator.`;
-  return { to, subject: 'Your sign-in security changed', text, html: `<p>${what}</p>` };
-}
-
-function notify(deps: MfaDeps, log: FastifyBaseLogger, to: string, what: string): void {
-  deps.mailer.send(mfaChangedMail(to, what)).catch(() => {
-    log.warn({ event: 'mail_failed' }, 'MFA change mail could not be sent');
-  });
+/** Mails the owner about an MFA change, with a "this was not me" link, off the request path. */
+function notify(
+  deps: MfaDeps,
+  log: FastifyBaseLogger,
+  user: { id: string; email: string },
+  what: string,
+): void {
+  deps
+    .secureAccountUrl(user.id)
+    .then((url) => deps.mailer.send(mfaChangedMail(user.email, what, url)))
+    .catch(() => {
+      log.warn({ event: 'mail_failed' }, 'MFA change mail could not be sent');
+    });
 }
 
 /**
@@ -133,7 +140,7 @@ export async function confirmTotp(
   await auditedChange(deps, user, 'account.mfa_enabled', (trx, now) =>
     activateTotp(trx, user.id, hashes, now),
   );
-  notify(deps, log, user.email, 'Two-factor sign-in (TOTP) was turned on for your account.');
+  notify(deps, log, user, 'Two-factor sign-in (TOTP) was turned on for your account.');
   return codes;
 }
 
@@ -196,7 +203,7 @@ export async function removeTotp(
   await auditedChange(deps, user, 'account.mfa_disabled', (trx, now) =>
     disableMfa(trx, user.id, now),
   );
-  notify(deps, log, user.email, 'Two-factor sign-in (TOTP) was turned off for your account.');
+  notify(deps, log, user, 'Two-factor sign-in (TOTP) was turned off for your account.');
 }
 
 export async function regenerateRecoveryCodes(
@@ -215,7 +222,7 @@ export async function regenerateRecoveryCodes(
   notify(
     deps,
     log,
-    user.email,
+    user,
     'New recovery codes were made for your account; the old ones no longer work.',
   );
   return codes;
