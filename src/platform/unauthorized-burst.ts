@@ -77,8 +77,7 @@ export function installUnauthorizedBurst(
     });
   };
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (!REFUSALS.has(reply.statusCode)) return;
+  const countRefusal = async (request: FastifyRequest) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const results = await Promise.allSettled([
       countClient(request, route),
@@ -88,6 +87,12 @@ export function installUnauthorizedBurst(
       if (r.status === 'rejected')
         request.log.error({ err: r.reason }, 'unauthorized burst could not be counted');
     }
+  };
+
+  // Callback-style: the common answer (not a refusal) costs no promise on every request.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!REFUSALS.has(reply.statusCode)) return done();
+    void countRefusal(request).then(() => done());
   });
 }
 
