@@ -1,26 +1,30 @@
 /** The catalog: public reads with cursor paging, admin management (DESIGN.md, Shop). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { uuidv7 } from 'uuidv7';
+import { principalOf } from '../../access/policy.js';
 import { platformError } from '../../platform/errors.js';
 import type { ShopDeps } from '../shop.routes.js';
 import { IdParams, PageQuery, toPage } from '../shop.schemas.js';
 import { UPLOAD_BODY_LIMIT } from '../uploads/upload.js';
 import { ProductBody, ProductList, ProductPatch, ProductView } from './catalog.schemas.js';
-import { productView, setProductImage } from './catalog.service.js';
 import {
-  deleteProduct,
-  findProduct,
-  insertProduct,
-  listProducts,
-  updateProduct,
-} from './catalog.store.js';
+  type CatalogActor,
+  createProduct,
+  patchProduct,
+  productView,
+  removeProduct,
+  setProductImage,
+} from './catalog.service.js';
+import { findProduct, listProducts } from './catalog.store.js';
 
 const admin = { access: { roles: ['admin'] as const } };
 const tags = ['shop'];
 
+function actorOf(request: FastifyRequest): CatalogActor {
+  return { principal: principalOf(request), ip: request.ip, log: request.log };
+}
+
 export function catalogRoutes(deps: ShopDeps) {
-  const now = () => new Date(deps.clock.now());
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -53,7 +57,7 @@ export function catalogRoutes(deps: ShopDeps) {
       '/products',
       { config: admin, schema: { tags, body: ProductBody, response: { 201: ProductView } } },
       async (request, reply) => {
-        const product = await insertProduct(deps.db, uuidv7(), request.body, now());
+        const product = await createProduct(deps, actorOf(request), request.body);
         return reply
           .code(201)
           .header('location', `/products/${product.id}`)
@@ -68,20 +72,16 @@ export function catalogRoutes(deps: ShopDeps) {
         schema: { tags, params: IdParams, body: ProductPatch, response: { 200: ProductView } },
       },
       async (request) => {
-        const product = await updateProduct(deps.db, request.params.id, request.body, now());
-        if (!product) throw platformError('not_found');
-        return productView(product);
+        const { id } = request.params;
+        return productView(await patchProduct(deps, actorOf(request), id, request.body));
       },
     );
 
-    // Soft delete: orders keep pointing at the row; the catalog and new orders no longer see it.
     r.delete(
       '/products/:id',
       { config: admin, schema: { tags, params: IdParams } },
       async (request, reply) => {
-        const deleted = await deleteProduct(deps.db, request.params.id, now());
-        if (!deleted) throw platformError('not_found');
-        await deps.media.remove(deleted.image_url);
+        await removeProduct(deps, actorOf(request), request.params.id);
         return reply.code(204).send();
       },
     );
@@ -93,7 +93,7 @@ export function catalogRoutes(deps: ShopDeps) {
         bodyLimit: UPLOAD_BODY_LIMIT,
         schema: { tags, params: IdParams, response: { 200: ProductView } },
       },
-      async (request) => setProductImage(deps, request, request.params.id),
+      async (request) => setProductImage(deps, actorOf(request), request, request.params.id),
     );
   };
 }

@@ -1,9 +1,36 @@
-/** Catalog management: product views and image replacement through the upload pipeline. */
-import type { FastifyRequest } from 'fastify';
+/**
+ * Catalog management. Each admin write and its audit entry commit in one transaction (neither
+ * without the other); once committed, each is also an `admin_action` security event (issue 6).
+ * Image replacement goes through the upload pipeline.
+ */
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { uuidv7 } from 'uuidv7';
+import type { Principal } from '../../access/policy.js';
+import { appendAudit } from '../../platform/audit/audit.store.js';
+import type { Db } from '../../platform/db/database.js';
 import { platformError } from '../../platform/errors.js';
 import type { ShopDeps } from '../shop.routes.js';
 import { readImageUpload } from '../uploads/upload.js';
-import { findProduct, type Product, replaceImage } from './catalog.store.js';
+import type { ProductBody, ProductPatch } from './catalog.schemas.js';
+import {
+  findLiveProductForUpdate,
+  findProduct,
+  insertProduct,
+  type Product,
+  setImage,
+  softDeleteProduct,
+  updateProduct,
+} from './catalog.store.js';
+
+type Deps = Pick<ShopDeps, 'db' | 'clock' | 'events'>;
+type MediaDeps = Deps & Pick<ShopDeps, 'media'>;
+
+/** The admin making the change, as the audit entry and the security event name them. */
+export interface CatalogActor {
+  readonly principal: Principal;
+  readonly ip: string;
+  readonly log: FastifyBaseLogger;
+}
 
 /** The public shape of a product (DESIGN.md, Shapes). */
 export function productView(p: Product) {
@@ -18,24 +45,134 @@ export function productView(p: Product) {
   };
 }
 
+function audit(
+  trx: Db,
+  by: CatalogActor,
+  action: string,
+  targetId: string,
+  detail: Record<string, unknown>,
+  now: Date,
+): Promise<string> {
+  const entry = { actorId: by.principal.userId, targetType: 'product', targetId, ip: by.ip };
+  return appendAudit(trx, { ...entry, action, detail }, now);
+}
+
+/** Raises `admin_action` for an audit entry that has committed. */
+function recordAdminAction(deps: Deps, by: CatalogActor, action: string, targetId: string) {
+  return deps.events.record(by.log, {
+    type: 'admin_action',
+    userId: by.principal.userId,
+    ip: by.ip,
+    detail: { action, targetId },
+  });
+}
+
+export async function createProduct(
+  deps: Deps,
+  by: CatalogActor,
+  body: ProductBody,
+): Promise<Product> {
+  const product = await deps.db.transaction().execute(async (trx) => {
+    const now = new Date(deps.clock.now());
+    const created = await insertProduct(trx, uuidv7(), body, now);
+    const detail = { name: created.name, priceCents: body.priceCents, stock: body.stock };
+    await audit(trx, by, 'shop.product.created', created.id, detail, now);
+    return created;
+  });
+  await recordAdminAction(deps, by, 'shop.product.created', product.id);
+  return product;
+}
+
+/** Which fields the patch changes; price and stock with their old and new values. */
+function changesOf(before: Product, patch: ProductPatch) {
+  const fields: string[] = [];
+  const detail: Record<string, unknown> = {};
+  if (patch.name !== undefined && patch.name !== before.name) fields.push('name');
+  if (patch.description !== undefined && patch.description !== before.description) {
+    fields.push('description');
+  }
+  const oldPrice = Number(before.price_cents);
+  if (patch.priceCents !== undefined && patch.priceCents !== oldPrice) {
+    fields.push('priceCents');
+    detail.priceCents = { from: oldPrice, to: patch.priceCents };
+  }
+  if (patch.stock !== undefined && patch.stock !== before.stock) {
+    fields.push('stock');
+    detail.stock = { from: before.stock, to: patch.stock };
+  }
+  return { fields, ...detail };
+}
+
+/** Applies a patch; one that changes nothing writes, audits and raises nothing. */
+export async function patchProduct(
+  deps: Deps,
+  by: CatalogActor,
+  id: string,
+  patch: ProductPatch,
+): Promise<Product> {
+  const { product, changed } = await deps.db.transaction().execute(async (trx) => {
+    const now = new Date(deps.clock.now());
+    const before = await findLiveProductForUpdate(trx, id);
+    if (!before) throw platformError('not_found');
+    const detail = changesOf(before, patch);
+    if (detail.fields.length === 0) return { product: before, changed: false };
+    const after = await updateProduct(trx, id, patch, now);
+    if (!after) throw platformError('not_found');
+    await audit(trx, by, 'shop.product.updated', id, detail, now);
+    return { product: after, changed: true };
+  });
+  if (changed) await recordAdminAction(deps, by, 'shop.product.updated', id);
+  return product;
+}
+
+/** Soft delete: orders keep pointing at the row; the catalog and new orders no longer see it. */
+export async function removeProduct(deps: MediaDeps, by: CatalogActor, id: string): Promise<void> {
+  const image = await deps.db.transaction().execute(async (trx) => {
+    const now = new Date(deps.clock.now());
+    const before = await findLiveProductForUpdate(trx, id);
+    if (!before) throw platformError('not_found');
+    await softDeleteProduct(trx, id, now);
+    await audit(trx, by, 'shop.product.deleted', id, { name: before.name }, now);
+    return before.image_url;
+  });
+  await recordAdminAction(deps, by, 'shop.product.deleted', id);
+  await deps.media.remove(image);
+}
+
 /**
- * Reads, re-encodes and stores an uploaded image, then points the product at it and removes the
- * image it replaces. A product deleted meanwhile gets 404 and the new file is removed again.
+ * Reads, re-encodes and stores an uploaded image, then points the product at it (with its audit
+ * entry, in one transaction) and removes the image it replaces. When the product was deleted
+ * meanwhile (404) or the transaction fails, the new file is removed again.
  */
-export async function setProductImage(deps: ShopDeps, request: FastifyRequest, id: string) {
+export async function setProductImage(
+  deps: MediaDeps,
+  by: CatalogActor,
+  request: FastifyRequest,
+  id: string,
+) {
   if (!(await findProduct(deps.db, id))) throw platformError('not_found');
   const webp = await readImageUpload(request);
   const url = await deps.media.save(webp);
-  const replaced = await replaceImage(deps.db, id, url, new Date(deps.clock.now())).catch(
-    async (err: unknown) => {
+  const replaced = await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      const now = new Date(deps.clock.now());
+      const before = await findLiveProductForUpdate(trx, id);
+      if (!before) return undefined;
+      const product = await setImage(trx, id, url, now);
+      const detail = { from: before.image_url, to: url };
+      await audit(trx, by, 'shop.product.image_replaced', id, detail, now);
+      return { product, previous: before.image_url };
+    })
+    .catch(async (err: unknown) => {
       await deps.media.remove(url);
       throw err;
-    },
-  );
+    });
   if (!replaced) {
     await deps.media.remove(url);
     throw platformError('not_found');
   }
+  await recordAdminAction(deps, by, 'shop.product.image_replaced', id);
   await deps.media.remove(replaced.previous);
   return productView(replaced.product);
 }

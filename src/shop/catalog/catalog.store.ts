@@ -64,50 +64,32 @@ export function updateProduct(
     .executeTakeFirst();
 }
 
-/** Soft delete; returns the image it had, for removal (or undefined: no such product). */
-export function deleteProduct(
-  db: Db,
-  id: string,
-  now: Date,
-): Promise<{ image_url: string | null } | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const old = await lockLive(trx, id);
-    if (!old) return undefined;
-    await trx
-      .updateTable('products')
-      .set({ deleted_at: now, updated_at: now, image_url: null })
-      .where('id', '=', id)
-      .execute();
-    return old;
-  });
-}
-
-function lockLive(trx: Db, id: string) {
+/** The live product, locked until the transaction ends (its audit entry reads the old values). */
+export function findLiveProductForUpdate(trx: Db, id: string): Promise<Product | undefined> {
   return trx
     .selectFrom('products')
-    .select('image_url')
+    .selectAll()
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
     .forUpdate()
     .executeTakeFirst();
 }
 
-/** Sets the image; returns the product and the image it replaces (or undefined: no product). */
-export async function replaceImage(
-  db: Db,
-  id: string,
-  url: string,
-  now: Date,
-): Promise<{ product: Product; previous: string | null } | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const old = await lockLive(trx, id);
-    if (!old) return undefined;
-    const product = await trx
-      .updateTable('products')
-      .set({ image_url: url, updated_at: now })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return { product, previous: old.image_url };
-  });
+/** Soft delete of a product locked by `findLiveProductForUpdate`; its image goes with it. */
+export async function softDeleteProduct(trx: Db, id: string, now: Date): Promise<void> {
+  await trx
+    .updateTable('products')
+    .set({ deleted_at: now, updated_at: now, image_url: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Points a product locked by `findLiveProductForUpdate` at a new image. */
+export function setImage(trx: Db, id: string, url: string, now: Date): Promise<Product> {
+  return trx
+    .updateTable('products')
+    .set({ image_url: url, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
