@@ -7,7 +7,8 @@
 import { isIPv6 } from 'node:net';
 
 export function clientKey(ip: string): string {
-  if (!isIPv6(ip)) return ip;
+  // Every IPv6 form has a colon; an IPv4 address is its own key (skips isIPv6's regex).
+  if (!ip.includes(':') || !isIPv6(ip)) return ip;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped?.[1]) return mapped[1];
   const [head, tail = ''] = ip.toLowerCase().split('::');
