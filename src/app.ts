@@ -41,7 +41,7 @@ import { installErrorHandling } from './platform/errors.js';
 import { createHashPool } from './platform/hash-pool.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installHttpHardening } from './platform/http-hardening.js';
-import { loggerOptions } from './platform/logger.js';
+import { logDestination, loggerOptions } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
 import { indexRouteMethods } from './platform/method-not-allowed.js';
@@ -83,7 +83,7 @@ export type App = FastifyInstance;
 /** Creates the Fastify instance with every global plugin and every capability module. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
-  const logger = pino(loggerOptions(config.logLevel), deps.logStream ?? pino.destination(1));
+  const logger = pino(loggerOptions(config.logLevel), deps.logStream ?? logDestination());
   const app = Fastify({
     loggerInstance: logger,
     // Request ids are ours: a client cannot choose the id its log lines are filed under.

@@ -5,18 +5,18 @@
  * BASTION_FLOOD_ENV (JSON), never from the caller's shell, so a stray DATABASE_URL or REDIS_URL
  * cannot change what is measured.
  */
-import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest } from '../../src/platform/db/database.js';
 import { openDeps } from '../../src/platform/deps.js';
+import { logDestination } from '../../src/platform/logger.js';
 import { announce } from '../lib/server.js';
 
 const env = JSON.parse(process.env.BASTION_FLOOD_ENV ?? '{}') as Record<string, string>;
 const config = loadConfig(env);
 const deps = await openDeps(config);
 await migrateToLatest(deps.database.db);
-const logStream = pino.destination({ dest: '/dev/null', sync: true });
+const logStream = logDestination('/dev/null');
 const app = await buildApp(config, { db: deps.database.db, state: deps.state, logStream });
 await app.listen({ host: config.host, port: config.port });
 announce((app.server.address() as { port: number }).port);

@@ -3,7 +3,7 @@
  * redacted by pino, and any key that names a secret is censored at any depth by a walk over
  * each logged object (cheap: log objects are small and the walk is bounded).
  */
-import { type LoggerOptions, stdSerializers } from 'pino';
+import pino, { type DestinationStream, type LoggerOptions, stdSerializers } from 'pino';
 
 export const REDACTED = '[redacted]';
 
@@ -102,4 +102,13 @@ export function loggerOptions(level: string): LoggerOptions {
       },
     },
   };
+}
+
+/**
+ * Where log lines go: pino's default destination (asynchronous sonic-boom, no minimum length:
+ * lines written as soon as the previous write returns, batched under load), stdout unless told.
+ * The benchmarks point the same destination at /dev/null.
+ */
+export function logDestination(dest: number | string = 1): DestinationStream {
+  return pino.destination({ dest, minLength: 0, sync: false });
 }
