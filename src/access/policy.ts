@@ -26,8 +26,11 @@ export interface Principal {
   readonly mfa: boolean;
 }
 
-/** Verifies the request's credentials and returns who it is, or throws 401 `unauthorized`. */
-export type Authenticator = (request: FastifyRequest) => Promise<Principal>;
+/**
+ * Verifies the request's credentials and returns who it is, or throws 401 `unauthorized`. It may
+ * answer synchronously (a token already verified) or with a promise (a signature to check).
+ */
+export type Authenticator = (request: FastifyRequest) => Principal | Promise<Principal>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -69,15 +72,33 @@ function gate(
   authenticate: Authenticator,
 ): onRequestHookHandler {
   const roles = access === 'authenticated' ? null : access.roles;
-  return async (request) => {
-    const principal = await authenticate(request);
+  /** The request's principal may pass this route's roles; else the refusal. */
+  const admit = (request: FastifyRequest, principal: Principal): Error | undefined => {
     request.principal = principal;
     if (roles && !roles.some((r) => principal.roles.includes(r))) {
-      throw platformError('forbidden');
+      return platformError('forbidden');
     }
     // An administrator without a second factor may use only what every user may (ASVS V6.3.3).
     if (roles && principal.roles.includes('admin') && !principal.mfa) {
-      throw new AppError('mfa_enrollment_required', 403, ADMIN_MFA_TITLE);
+      return new AppError('mfa_enrollment_required', 403, ADMIN_MFA_TITLE);
+    }
+    return undefined;
+  };
+  // Callback-style: a cached token is admitted without a promise or a microtask hop.
+  return (request, _reply, done) => {
+    let outcome: Principal | Promise<Principal>;
+    try {
+      outcome = authenticate(request);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (principal) => done(admit(request, principal)),
+        (err: Error) => done(err),
+      );
+    } else {
+      done(admit(request, outcome));
     }
   };
 }
