@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { pageOf, plainText } from '../shop.schemas.js';
+import { lineText, pageOf, plainText } from '../shop.schemas.js';
 
 export const MAX_PRICE_CENTS = 10_000_000_00;
 export const MAX_STOCK = 1_000_000;
 
-const name = plainText(200).trim().min(1);
+// A name is one line shown to every shopper: no bidi overrides or separators (Trojan Source).
+const name = lineText(200).trim().min(1);
 // Descriptions may span lines; other control characters are still refused.
 const description = plainText(5000, '\n');
 const priceCents = z.number().int().min(0).max(MAX_PRICE_CENTS);
