@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkToken, waitForAccountMail } from '../../../test/support/accounts.js';
 import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { withFailingAudit } from '../../../test/support/audit.js';
 import {
   bearer,
   cookieHeader,
@@ -679,27 +680,6 @@ describe('administrators must use MFA (MFA-01)', () => {
 });
 
 describe('an MFA change and its audit entry commit together (issue 8)', () => {
-  /** While `run` runs, inserting an audit entry with one of `actions` fails in the database. */
-  async function withFailingAudit(actions: string[], run: () => Promise<void>) {
-    const db = ctx.database.db;
-    await sql`
-      CREATE OR REPLACE FUNCTION mfa_test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.action = ANY(TG_ARGV) THEN RAISE EXCEPTION 'audit entry refused by the test'; END IF;
-        RETURN NEW;
-      END $$`.execute(db);
-    await sql`
-      CREATE TRIGGER mfa_test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW
-      EXECUTE FUNCTION mfa_test_refuse_audit(${sql.join(actions.map((a) => sql.lit(a)))})`.execute(
-      db,
-    );
-    try {
-      await run();
-    } finally {
-      await sql`DROP TRIGGER mfa_test_refuse_audit ON audit_log`.execute(db);
-    }
-  }
-
   async function trail(userId: string): Promise<string[]> {
     const rows = await ctx.database.db
       .selectFrom('audit_log')
@@ -714,6 +694,7 @@ describe('an MFA change and its audit entry commit together (issue 8)', () => {
     const user = await mfaUser();
     const code = user.recoveryCodes[0] as string;
     await withFailingAudit(
+      ctx.database.db,
       ['account.mfa_disabled', 'account.recovery_codes_regenerated', 'account.recovery_code_used'],
       async () => {
         const off = await removeMfa(user.enrolSession.accessToken, freshCode(user.secret, clock));
@@ -755,7 +736,7 @@ describe('an MFA change and its audit entry commit together (issue 8)', () => {
       headers: bearer(session.accessToken),
     });
     const { secret } = setup.json();
-    await withFailingAudit(['account.mfa_enabled'], async () => {
+    await withFailingAudit(ctx.database.db, ['account.mfa_enabled'], async () => {
       const confirm = await ctx.app.inject({
         method: 'POST',
         url: '/auth/mfa/totp/confirm',

@@ -8,12 +8,12 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../../../test/support/accounts.js';
 import type { Actors } from '../../../test/support/actors.js';
 import type { TestContext } from '../../../test/support/app.js';
+import { withFailingAudit } from '../../../test/support/audit.js';
 import { useCast } from '../../../test/support/cast-app.js';
 import { imageUpload } from '../../../test/support/multipart.js';
 import { createProduct } from '../../../test/support/shop.js';
@@ -99,27 +99,6 @@ async function expectChainIntact() {
   expect(verify.json()).toMatchObject({ intact: true, firstBrokenId: null });
 }
 
-/** While `run` runs, inserting an audit entry with one of `actions` fails in the database. */
-async function withFailingAudit(actions: string[], run: () => Promise<void>) {
-  const db = ctx.database.db;
-  await sql`
-    CREATE OR REPLACE FUNCTION catalog_test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.action = ANY(TG_ARGV) THEN RAISE EXCEPTION 'audit entry refused by the test'; END IF;
-      RETURN NEW;
-    END $$`.execute(db);
-  await sql`
-    CREATE TRIGGER catalog_test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW
-    EXECUTE FUNCTION catalog_test_refuse_audit(${sql.join(actions.map((a) => sql.lit(a)))})`.execute(
-    db,
-  );
-  try {
-    await run();
-  } finally {
-    await sql`DROP TRIGGER catalog_test_refuse_audit ON audit_log`.execute(db);
-  }
-}
-
 describe('catalog admin writes and their audit entries (issue 6)', () => {
   it('create, edit, image and delete each leave one entry naming the admin and the product', async () => {
     const created = await asAdmin('POST', '/products', {
@@ -201,6 +180,7 @@ describe('catalog admin writes and their audit entries (issue 6)', () => {
     const ghost = `Never created ${id}`;
 
     await withFailingAudit(
+      ctx.database.db,
       [
         'shop.product.created',
         'shop.product.updated',
