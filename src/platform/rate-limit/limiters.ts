@@ -120,14 +120,16 @@ export function createLimiter(
 
   return {
     spec,
-    async consume(key, points = 1) {
+    consume(key, points = 1) {
       noteFallback();
-      try {
-        return (await limiter.consume(key, points)).consumedPoints;
-      } catch (err) {
-        if (err instanceof RateLimiterRes) throw rateLimited(spec.points, err.msBeforeNext);
-        throw err;
-      }
+      // A plain chain, not an async function: every request pays this once (the global limit).
+      return limiter.consume(key, points).then(
+        (res) => res.consumedPoints,
+        (err: unknown) => {
+          if (err instanceof RateLimiterRes) throw rateLimited(spec.points, err.msBeforeNext);
+          throw err;
+        },
+      );
     },
     async check(key) {
       noteFallback();
