@@ -110,7 +110,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
-        req: request,
+        // A plain object, not the request: the redactor then clones three fields, not a request
+        // whose getters reach its headers. The serializer still drops the query string.
+        req: { method: request.method, url: request.url, ip: request.ip },
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },
