@@ -65,4 +65,22 @@ export class SecurityEvents {
       }
     }
   }
+
+  /**
+   * Raises `admin_action` for an admin (or moderator) change whose audit entry has committed:
+   * who acted, from where, what was done and to what.
+   */
+  adminAction(
+    log: FastifyBaseLogger,
+    by: { readonly userId: string; readonly ip: string | null },
+    action: string,
+    targetId: string,
+  ): Promise<void> {
+    return this.record(log, {
+      type: 'admin_action',
+      userId: by.userId,
+      ip: by.ip,
+      detail: { action, targetId },
+    });
+  }
 }

@@ -33,13 +33,9 @@ async function recordAdminActions(
   targetId: string,
   actions: readonly string[],
 ): Promise<void> {
+  const by = { userId: actor.principal.userId, ip: actor.ip };
   for (const action of actions) {
-    await deps.sessions.events.record(actor.log, {
-      type: 'admin_action',
-      userId: actor.principal.userId,
-      ip: actor.ip,
-      detail: { action, targetId },
-    });
+    await deps.sessions.events.adminAction(actor.log, by, action, targetId);
   }
 }
 

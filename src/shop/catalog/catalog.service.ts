@@ -59,12 +59,12 @@ function audit(
 
 /** Raises `admin_action` for an audit entry that has committed. */
 function recordAdminAction(deps: Deps, by: CatalogActor, action: string, targetId: string) {
-  return deps.events.record(by.log, {
-    type: 'admin_action',
-    userId: by.principal.userId,
-    ip: by.ip,
-    detail: { action, targetId },
-  });
+  return deps.events.adminAction(
+    by.log,
+    { userId: by.principal.userId, ip: by.ip },
+    action,
+    targetId,
+  );
 }
 
 export async function createProduct(

@@ -130,12 +130,8 @@ async function remove(
     return target.authorId === by.principal.userId ? null : target;
   });
   if (!audited) return;
-  await deps.events.record(by.log, {
-    type: 'admin_action',
-    userId: by.principal.userId,
-    ip: by.ip,
-    detail: { action: `shop.${audited.type}.removed`, targetId: audited.id },
-  });
+  const actor = { userId: by.principal.userId, ip: by.ip };
+  await deps.events.adminAction(by.log, actor, `shop.${audited.type}.removed`, audited.id);
 }
 
 /** The author, a moderator or an admin deletes a post and its comments. */
