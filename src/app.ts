@@ -108,11 +108,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await installHttpHardening(app, config);
 
   app.addHook('onResponse', (request, reply, done) => {
+    // Flat fields, no `req` object: pino then runs neither the req serializer nor its redactor
+    // (~2 µs of every request, bench/README.md), and the fields are safe by construction: the
+    // query string, which may carry a token, is cut off here.
+    const url = request.url;
+    const query = url.indexOf('?');
     request.log.info(
       {
-        // A plain object, not the request: the redactor then clones three fields, not a request
-        // whose getters reach its headers. The serializer still drops the query string.
-        req: { method: request.method, url: request.url, ip: request.ip },
+        method: request.method,
+        url: query === -1 ? url : url.slice(0, query),
+        ip: request.ip,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },

@@ -28,7 +28,7 @@ function isSecretKey(key: string): boolean {
 
 /**
  * True when `object` needs no scrubbing: no secret-named key and no nested value but `req` (left
- * to its serializer). The per-request line `{req, status, ms}` is such an object.
+ * to its serializer). The per-request line `{method, url, ip, status, ms}` is such an object.
  */
 function isFlatAndClean(object: Record<string, unknown>): boolean {
   for (const k in object) {
