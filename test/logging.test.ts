@@ -70,9 +70,7 @@ describe('logging: secrets never reach a log line', () => {
   it('every request gets one completion line with method, path (no query) and status', async () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/health/live?token=LOGLEAK-q2' });
     await settle();
-    const line = ctx.logs.find(
-      (l) => l.msg === 'request completed' && l.url === '/health/live',
-    );
+    const line = ctx.logs.find((l) => l.msg === 'request completed' && l.url === '/health/live');
     expect(line).toMatchObject({ method: 'GET', url: '/health/live', status: 200 });
     expect(typeof line?.ip).toBe('string');
     expect(typeof line?.ms).toBe('number');
