@@ -41,7 +41,7 @@ import { installErrorHandling } from './platform/errors.js';
 import { createHashPool } from './platform/hash-pool.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installHttpHardening } from './platform/http-hardening.js';
-import { logDestination, loggerOptions } from './platform/logger.js';
+import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
 import { indexRouteMethods } from './platform/method-not-allowed.js';
@@ -111,12 +111,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     // Flat fields, no `req` object: pino then runs neither the req serializer nor its redactor
     // (~2 µs of every request, bench/README.md), and the fields are safe by construction: the
     // query string, which may carry a token, is cut off here.
-    const url = request.url;
-    const query = url.indexOf('?');
     request.log.info(
       {
         method: request.method,
-        url: query === -1 ? url : url.slice(0, query),
+        url: pathOnly(request.url),
         ip: request.ip,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,

@@ -13,6 +13,12 @@ const SECRET_KEY =
 
 const MAX_DEPTH = 8;
 
+/** A request URL without its query string, which may carry a token. */
+export function pathOnly(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** SECRET_KEY's verdict per key name: log objects reuse a small set of keys on every line. */
 const verdicts = new Map<string, boolean>();
 const MAX_VERDICTS = 4096;
@@ -84,7 +90,7 @@ export function loggerOptions(level: string): LoggerOptions {
       // Only what an operator needs; the query string may carry a token, so it is dropped.
       req: (req: { method?: string; url?: string; ip?: string }) => ({
         method: req.method,
-        url: String(req.url ?? '').split('?')[0],
+        url: pathOnly(String(req.url ?? '')),
         ip: req.ip,
       }),
       err: (err: Error) => serializeError(err),
