@@ -27,23 +27,6 @@ export function toPage<R extends { id: string }, V>(
   };
 }
 
-/** Whether `s` holds a control character (C0, DEL, C1) other than those `allowed`. */
-export function hasControlCharacter(s: string, allowed = ''): boolean {
-  for (const ch of s) {
-    const c = ch.charCodeAt(0);
-    if ((c < 0x20 || (c >= 0x7f && c <= 0x9f)) && !allowed.includes(ch)) return true;
-  }
-  return false;
-}
-
-/** Plain text up to `max` characters, with no control character but those `allowed`. */
-export function plainText(max: number, allowed = '') {
-  return z
-    .string()
-    .max(max)
-    .refine((s) => !hasControlCharacter(s, allowed), 'control characters are not allowed');
-}
-
 /**
  * What one line of text shown to other people must not hold: control characters, lone
  * surrogates, line/paragraph separators (U+2028, U+2029) and bidi embeddings, overrides and
@@ -59,4 +42,15 @@ export function isSafeLine(s: string): boolean {
 /** One line of plain text up to `max` UTF-16 units that `isSafeLine` accepts. */
 export function lineText(max: number) {
   return z.string().max(max).refine(isSafeLine, 'must not contain control characters');
+}
+
+/** Several lines of plain text (product descriptions): `isSafeLine` for each line. */
+const NOT_IN_BLOCK = /(?!\n)[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/** Plain text up to `max` UTF-16 units, with line feeds but nothing `isSafeLine` refuses. */
+export function blockText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !NOT_IN_BLOCK.test(s), 'must not contain control characters');
 }

@@ -63,6 +63,11 @@ describe('product bodies', () => {
       { ...ok, name: 'isolate\u2066x\u2069' },
       { ...ok, description: 'x'.repeat(5001) },
       { ...ok, description: 'bell\u0007' },
+      { ...ok, description: 'line one\nevil\u202Egnp.exe' },
+      { ...ok, description: 'isolate\u2067x\u2069' },
+      { ...ok, description: 'lone \uD800 surrogate' },
+      { ...ok, description: 'carriage\rreturn' },
+      { ...ok, description: 'split\u2029paragraph' },
       { name: 'no price', stock: 1 },
     ];
     for (const body of bodies) {
@@ -84,6 +89,11 @@ describe('product bodies', () => {
     expect(res.statusCode).toBe(201);
     const free = await post({ name: 'Free', priceCents: 0, stock: 0 });
     expect(free.statusCode).toBe(201);
+    // Several lines and right-to-left text with its direction marks (U+200E/U+200F) are kept.
+    const description = 'שלום עולם\u200E (v2)\nsecond line\n\nx'.padEnd(5000, 'x');
+    const rtl = await post({ name: 'RTL', description, priceCents: 1, stock: 1 });
+    expect(rtl.statusCode).toBe(201);
+    expect(rtl.json().description).toBe(description);
   });
 
   it('store SQL strings verbatim in name and description; nothing else changes', async () => {

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { lineText, pageOf, plainText } from '../shop.schemas.js';
+import { blockText, lineText, pageOf } from '../shop.schemas.js';
 
 export const MAX_PRICE_CENTS = 10_000_000_00;
 export const MAX_STOCK = 1_000_000;
 
 // A name is one line shown to every shopper: no bidi overrides or separators (Trojan Source).
 const name = lineText(200).trim().min(1);
-// Descriptions may span lines; other control characters are still refused.
-const description = plainText(5000, '\n');
+// Descriptions may span lines; other control characters and bidi controls are still refused.
+const description = blockText(5000);
 const priceCents = z.number().int().min(0).max(MAX_PRICE_CENTS);
 const stock = z.number().int().min(0).max(MAX_STOCK);
 
