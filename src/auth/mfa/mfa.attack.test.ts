@@ -821,6 +821,45 @@ describe('brute force across challenges', () => {
     expect(11 * STEP_MS).toBeLessThan(ctx.config.rateLimits.mfaWindowSeconds * 1000);
   });
 
+  it('checks that fail on our side (the database) do not spend the budget: the owner logs in after the outage', async () => {
+    const user = await mfaUser();
+    // The code check's own write (the accepted TOTP step) fails for this user only.
+    await sql`
+      CREATE OR REPLACE FUNCTION test_refuse_totp_step() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'totp step refused by the test'; END $$`.execute(ctx.database.db);
+    await sql`
+      CREATE TRIGGER test_refuse_totp_step BEFORE UPDATE OF totp_last_counter ON users
+      FOR EACH ROW WHEN (OLD.id = ${sql.lit(user.userId)}::uuid)
+      EXECUTE FUNCTION test_refuse_totp_step()`.execute(ctx.database.db);
+    const outcomes: string[] = [];
+    try {
+      const limit = ctx.config.rateLimits.mfaCodes;
+      for (let i = 0; i <= limit; i++) {
+        const challenge = await startMfaLogin(ctx.app, user.email, user.password);
+        const res = await postMfaCode(ctx.app, challenge, freshCode(user.secret, clock));
+        outcomes.push(`${res.statusCode} ${res.json().code}`);
+      }
+      expect(outcomes).toEqual(Array.from({ length: limit + 1 }, () => '500 internal_error'));
+    } finally {
+      await sql`DROP TRIGGER test_refuse_totp_step ON users`.execute(ctx.database.db);
+    }
+    const after = await postMfaCode(
+      ctx.app,
+      await startMfaLogin(ctx.app, user.email, user.password),
+      freshCode(user.secret, clock),
+    );
+    expect(after.statusCode, after.body).toBe(200);
+    // Wrong codes are still counted from a full budget: 10 refused, the next throttled.
+    const wrong: number[] = [];
+    for (let i = 0; i <= ctx.config.rateLimits.mfaCodes; i++) {
+      const challenge = await startMfaLogin(ctx.app, user.email, user.password);
+      wrong.push(
+        (await postMfaCode(ctx.app, challenge, wrongCode(user.secret, clock.now()))).statusCode,
+      );
+    }
+    expect(wrong).toEqual([...Array.from({ length: 10 }, () => 401), 429]);
+  });
+
   it('the budget is per account: another account is not affected', async () => {
     const other = await mfaUser();
     const res = await postMfaCode(

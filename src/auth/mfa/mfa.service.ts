@@ -8,6 +8,7 @@ import { type AccountChange, appendAccountChange } from '../../platform/audit/ac
 import type { Clock } from '../../platform/clock.js';
 import { seal, unseal } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
+import { AppError } from '../../platform/errors.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import type { Limiter } from '../../platform/rate-limit/limiters.js';
 import { mfaChangedMail } from '../accounts/mails.js';
@@ -79,11 +80,19 @@ function notify(
 /**
  * Runs one code check against the account's budget of wrong codes: counted at admission, so a
  * burst of concurrent guesses cannot pass the limit, and given back when the code was right, so
- * an owner who logs in often is never locked out (issue 8).
+ * an owner who logs in often is never locked out (issue 8), or when the check failed on our side
+ * (the database, say): an outage must not lock owners out. A wrong code is refused with an
+ * AppError; a failure answers 500 and says nothing of the code, so it buys no free guess.
  */
 async function budgetedCheck<T>(deps: MfaDeps, userId: string, check: () => Promise<T>) {
   await deps.codeLimiter.consume(userId);
-  const result = await check();
+  let result: T;
+  try {
+    result = await check();
+  } catch (err) {
+    if (!(err instanceof AppError)) await deps.codeLimiter.refund(userId).catch(() => undefined);
+    throw err;
+  }
   await deps.codeLimiter.refund(userId);
   return result;
 }
