@@ -6,6 +6,7 @@ import * as m0003 from './0003_mfa.js';
 import * as m0004 from './0004_audit_and_admin.js';
 import * as m0005 from './0005_shop.js';
 import * as m0006 from './0006_posts.js';
+import * as m0007 from './0007_ledger_append_only.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_audit_and_admin': m0004,
   '0005_shop': m0005,
   '0006_posts': m0006,
+  '0007_ledger_append_only': m0007,
 };

@@ -225,6 +225,17 @@ describe('production grants (docs/database-roles.md)', () => {
         '42501',
       );
       expect(await sqlState(() => asApp(sql`TRUNCATE audit_log`))).toBe('42501');
+      // The wallet ledger is append-only the same way (migration 0007).
+      expect(grants).toContain(
+        'REVOKE UPDATE, DELETE, TRUNCATE ON ledger_entries FROM bastion_app',
+      );
+      for (const statement of [
+        sql`UPDATE ledger_entries SET reference = 'x'`,
+        sql`DELETE FROM ledger_entries`,
+        sql`TRUNCATE ledger_entries`,
+      ]) {
+        expect(await sqlState(() => asApp(statement))).toBe('42501');
+      }
       // Reading and appending (what the app does) work under the same role.
       expect(await sqlState(() => asApp(sql`SELECT count(*) FROM audit_log`))).toBeUndefined();
       const append = db.transaction().execute(async (trx) => {

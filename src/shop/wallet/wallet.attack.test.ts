@@ -1,6 +1,7 @@
 /**
  * Attacks on the wallet (issue 7): the balance recomputed from the ledger after mixed traffic,
- * the database itself refusing a negative balance or an unbalanced ledger transaction, and
+ * the database itself refusing a negative balance, an unbalanced ledger transaction or an edit
+ * of the append-only ledger, and
  * another user's ledger out of reach.
  */
 import { randomUUID } from 'node:crypto';
@@ -90,6 +91,31 @@ describe('the database refuses what the code must never do', () => {
       .where('transaction_id', '=', t)
       .execute();
     expect(rows).toEqual([]);
+  });
+
+  it('ledger entries cannot be edited, deleted or truncated, even by the owner (P0001)', async () => {
+    await deliver(ctx.app, paymentEvent(actors.user.userId, 25));
+    const account = `wallet:${actors.user.userId}`;
+    /** The statement's SQLSTATE; a statement that goes through is rolled back, and says so. */
+    const refusal = async (statement: ReturnType<typeof sql>) => {
+      try {
+        await ctx.database.db.transaction().execute(async (trx) => {
+          await statement.execute(trx);
+          throw Object.assign(new Error('not refused'), { code: 'not-refused' });
+        });
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+      return 'committed';
+    };
+    expect(
+      await refusal(
+        sql`UPDATE ledger_entries SET amount_cents = 1000000 WHERE account = ${account}`,
+      ),
+    ).toBe('P0001');
+    expect(await refusal(sql`DELETE FROM ledger_entries WHERE account = ${account}`)).toBe('P0001');
+    expect(await refusal(sql`TRUNCATE ledger_entries`)).toBe('P0001');
+    expect(await auditLedger(ctx.database.db)).toEqual(CLEAN_LEDGER);
   });
 });
 
