@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
-import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
@@ -58,7 +57,6 @@ import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
 import { postRoutes } from './shop/posts/posts.routes.js';
 import { type ShopDeps, shopRoutes } from './shop/shop.routes.js';
-import { MAX_UPLOAD_BYTES } from './shop/uploads/images.js';
 import { mediaRoutes } from './shop/uploads/media.routes.js';
 import { createMediaStore } from './shop/uploads/media.store.js';
 import { userRoutes } from './users/users.routes.js';
@@ -125,10 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   await app.register(cookie);
-  // Uploads are read with request.file() by the routes that take them, with their own limits.
-  await app.register(multipart, {
-    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1 },
-  });
+  // Multipart is parsed only in the upload routes' own scope (shop/uploads/upload.ts).
 
   // Auth: keys, tokens, revocations, hashing, mail.
   const masterKey = loadMasterKey(config, app.log);

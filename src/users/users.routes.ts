@@ -13,7 +13,7 @@ import { platformError } from '../platform/errors.js';
 import type { Limiter } from '../platform/rate-limit/limiters.js';
 import { perUser } from '../platform/rate-limit/rate-limits.js';
 import type { MediaStore } from '../shop/uploads/media.store.js';
-import { readImageUpload, UPLOAD_BODY_LIMIT } from '../shop/uploads/upload.js';
+import { readImageUpload, UPLOAD_BODY_LIMIT, uploadRoutes } from '../shop/uploads/upload.js';
 import { toPublicView, UserIdParams, UserPublicView, UserView } from './users.schemas.js';
 
 export interface UserDeps {
@@ -56,37 +56,39 @@ export function userRoutes(deps: UserDeps) {
       },
     );
 
-    r.put(
-      '/users/me/avatar',
-      {
-        config: { access: 'authenticated' },
-        preHandler: [perUser(deps.uploadLimit)],
-        bodyLimit: UPLOAD_BODY_LIMIT,
-        schema: {
-          tags,
-          security,
-          consumes: ['multipart/form-data'],
-          response: { 200: UserSelfView },
+    await uploadRoutes(app, (scope) => {
+      scope.withTypeProvider<ZodTypeProvider>().put(
+        '/users/me/avatar',
+        {
+          config: { access: 'authenticated' },
+          preHandler: [perUser(deps.uploadLimit)],
+          bodyLimit: UPLOAD_BODY_LIMIT,
+          schema: {
+            tags,
+            security,
+            consumes: ['multipart/form-data'],
+            response: { 200: UserSelfView },
+          },
         },
-      },
-      async (request) => {
-        const { userId } = principalOf(request);
-        const webp = await readImageUpload(request);
-        const path = await deps.media.save(webp);
-        const before = await liveUser(userId);
-        if (!before) {
-          await deps.media.remove(path);
-          throw platformError('unauthorized');
-        }
-        const after = await deps.db
-          .updateTable('users')
-          .set({ avatar_url: path, updated_at: new Date(deps.clock.now()) })
-          .where('id', '=', userId)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await deps.media.remove(before.avatar_url);
-        return toSelfView(after);
-      },
-    );
+        async (request) => {
+          const { userId } = principalOf(request);
+          const webp = await readImageUpload(request);
+          const path = await deps.media.save(webp);
+          const before = await liveUser(userId);
+          if (!before) {
+            await deps.media.remove(path);
+            throw platformError('unauthorized');
+          }
+          const after = await deps.db
+            .updateTable('users')
+            .set({ avatar_url: path, updated_at: new Date(deps.clock.now()) })
+            .where('id', '=', userId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await deps.media.remove(before.avatar_url);
+          return toSelfView(after);
+        },
+      );
+    });
   };
 }

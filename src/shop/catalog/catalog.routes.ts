@@ -5,7 +5,7 @@ import { principalOf } from '../../access/policy.js';
 import { platformError } from '../../platform/errors.js';
 import type { ShopDeps } from '../shop.routes.js';
 import { IdParams, PageQuery, toPage } from '../shop.schemas.js';
-import { UPLOAD_BODY_LIMIT } from '../uploads/upload.js';
+import { UPLOAD_BODY_LIMIT, uploadRoutes } from '../uploads/upload.js';
 import { ProductBody, ProductList, ProductPatch, ProductView } from './catalog.schemas.js';
 import {
   type CatalogActor,
@@ -86,14 +86,16 @@ export function catalogRoutes(deps: ShopDeps) {
       },
     );
 
-    r.put(
-      '/products/:id/image',
-      {
-        config: admin,
-        bodyLimit: UPLOAD_BODY_LIMIT,
-        schema: { tags, params: IdParams, response: { 200: ProductView } },
-      },
-      async (request) => setProductImage(deps, actorOf(request), request, request.params.id),
-    );
+    await uploadRoutes(app, (scope) => {
+      scope.withTypeProvider<ZodTypeProvider>().put(
+        '/products/:id/image',
+        {
+          config: admin,
+          bodyLimit: UPLOAD_BODY_LIMIT,
+          schema: { tags, params: IdParams, response: { 200: ProductView } },
+        },
+        async (request) => setProductImage(deps, actorOf(request), request, request.params.id),
+      );
+    });
   };
 }

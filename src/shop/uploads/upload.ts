@@ -1,12 +1,30 @@
 /** Reads the one image a multipart upload may carry (field `file`) into memory, with limits. */
-import type {} from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { platformError } from '../../platform/errors.js';
 import { MAX_UPLOAD_BYTES, toSafeWebp } from './images.js';
 import { uploadError } from './uploads.errors.js';
 
 /** Route options for an upload route: a body limit that fits the file and its multipart framing. */
 export const UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024;
+
+/**
+ * Registers the routes that take an upload in a scope of their own: only there is multipart
+ * parsed (elsewhere a multipart body is 415), and only there run @fastify/multipart's two
+ * per-request hooks (an async onRequest adding a 'close' listener, an async onResponse), which
+ * every other request would otherwise pay for.
+ */
+export async function uploadRoutes(
+  app: FastifyInstance,
+  routes: (scope: FastifyInstance) => void,
+): Promise<void> {
+  await app.register(async (scope) => {
+    await scope.register(multipart, {
+      limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1 },
+    });
+    routes(scope);
+  });
+}
 
 /**
  * Returns the upload's re-encoded WebP bytes. Not multipart: 415; another field, a second file or
