@@ -44,8 +44,8 @@ export function lineText(max: number) {
   return z.string().max(max).refine(isSafeLine, 'must not contain control characters');
 }
 
-/** Several lines of plain text (product descriptions): `isSafeLine` for each line. */
-const NOT_IN_BLOCK = /(?!\n)[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+/** Several lines of plain text (product descriptions): what a line refuses, but the line feed. */
+const NOT_IN_BLOCK = new RegExp(`(?!\n)${NOT_IN_LINE.source}`, 'u');
 
 /** Plain text up to `max` UTF-16 units, with line feeds but nothing `isSafeLine` refuses. */
 export function blockText(max: number) {
