@@ -8,6 +8,9 @@ import { uploadError } from './uploads.errors.js';
 /** Route options for an upload route: a body limit that fits the file and its multipart framing. */
 export const UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024;
 
+/** One file of at most 5 MiB, no text fields, no other parts. */
+const PART_LIMITS = { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 50 };
+
 /**
  * Registers the routes that take an upload in a scope of their own: only there is multipart
  * parsed (elsewhere a multipart body is 415), and only there run @fastify/multipart's two
@@ -19,9 +22,7 @@ export async function uploadRoutes(
   routes: (scope: FastifyInstance) => void,
 ): Promise<void> {
   await app.register(async (scope) => {
-    await scope.register(multipart, {
-      limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1 },
-    });
+    await scope.register(multipart, { limits: PART_LIMITS });
     routes(scope);
   });
 }
@@ -35,9 +36,7 @@ export async function readImageUpload(request: FastifyRequest): Promise<Buffer> 
   let bytes: Buffer | undefined;
   // Every part is read, so a second file or a text field is refused rather than ignored; the
   // limits make busboy raise 413 on the first part past them.
-  const parts = request.parts({
-    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 50 },
-  });
+  const parts = request.parts({ limits: PART_LIMITS });
   for await (const part of parts) {
     if (part.type !== 'file' || part.fieldname !== 'file' || bytes) {
       throw uploadError('file_required');
