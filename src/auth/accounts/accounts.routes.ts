@@ -34,7 +34,6 @@ import {
 } from './accounts.schemas.js';
 import {
   type AccountDeps,
-  changePassword,
   checkCredentials,
   forgotPassword,
   notifyNewDevice,
@@ -52,6 +51,7 @@ import {
 } from './device-cookie.js';
 import { normalizeEmail } from './email.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { changePassword } from './password-change.js';
 
 export interface AbuseDeps {
   readonly limits: RateLimits;

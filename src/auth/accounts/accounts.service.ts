@@ -16,7 +16,7 @@ import type { Limiter } from '../../platform/rate-limit/limiters.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import { normalizePassword, type PasswordPolicy } from '../passwords/policy.js';
-import { accountError, wrongCurrentPassword } from './accounts.errors.js';
+import { accountError } from './accounts.errors.js';
 import {
   consumeOneTimeToken,
   createOneTimeToken,
@@ -63,7 +63,7 @@ function sendInBackground(mailer: Mailer, log: FastifyBaseLogger, mail: Mail): v
  * Mails a security notice carrying a fresh "this was not me" link, off the request path: making
  * the link or sending the mail must neither delay nor undo the change the notice is about.
  */
-function sendNotice(
+export function sendNotice(
   deps: AccountDeps,
   log: FastifyBaseLogger,
   user: { id: string; email: string },
@@ -76,7 +76,7 @@ function sendNotice(
     });
 }
 
-function enforcePolicy(
+export function enforcePolicy(
   deps: AccountDeps,
   password: string,
   email: string,
@@ -278,31 +278,6 @@ export async function resetPassword(
   const updated = await markEmailVerified(deps.db, user.id, now);
   sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));
   return updated;
-}
-
-/** Changes the password of an authenticated user after checking the current one. */
-export async function changePassword(
-  deps: AccountDeps,
-  log: FastifyBaseLogger,
-  userId: string,
-  input: { currentPassword: string; newPassword: string },
-): Promise<void> {
-  const user = await findUserById(deps.db, userId);
-  if (!user) throw platformError('unauthorized');
-  const check = await deps.hasher.verify(
-    user.password_hash,
-    normalizePassword(input.currentPassword),
-  );
-  if (!check.valid) throw wrongCurrentPassword();
-  const password = normalizePassword(input.newPassword);
-  enforcePolicy(deps, password, user.email, user.display_name);
-  await setPasswordHash(
-    deps.db,
-    user.id,
-    await deps.hasher.hash(password),
-    new Date(deps.clock.now()),
-  );
-  sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));
 }
 
 /**
