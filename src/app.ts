@@ -43,6 +43,8 @@ import { installHttpHardening } from './platform/http-hardening.js';
 import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
+import { mediaRoutes } from './platform/media/media.routes.js';
+import { createMediaStore } from './platform/media/media.store.js';
 import { indexRouteMethods } from './platform/method-not-allowed.js';
 import { installMonitoring } from './platform/monitoring.js';
 import { registerOpenApi } from './platform/openapi.js';
@@ -57,8 +59,6 @@ import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
 import { postRoutes } from './shop/posts/posts.routes.js';
 import { type ShopDeps, shopRoutes } from './shop/shop.routes.js';
-import { mediaRoutes } from './shop/uploads/media.routes.js';
-import { createMediaStore } from './shop/uploads/media.store.js';
 import { userRoutes } from './users/users.routes.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -123,7 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   await app.register(cookie);
-  // Multipart is parsed only in the upload routes' own scope (shop/uploads/upload.ts).
+  // Multipart is parsed only in the upload routes' own scope (platform/media/upload.ts).
 
   // Auth: keys, tokens, revocations, hashing, mail.
   const masterKey = loadMasterKey(config, app.log);

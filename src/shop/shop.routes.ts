@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
+import type { MediaStore } from '../platform/media/media.store.js';
 import type { RateLimits } from '../platform/rate-limit/rate-limits.js';
 import type { SecurityEvents } from '../platform/security-events.js';
 import { catalogRoutes } from './catalog/catalog.routes.js';
 import { orderRoutes } from './orders/orders.routes.js';
-import type { MediaStore } from './uploads/media.store.js';
 import { walletRoutes } from './wallet/wallet.routes.js';
 import { webhookRoutes } from './webhooks/webhooks.routes.js';
 

@@ -10,10 +10,10 @@ import { toSelfView, UserSelfView } from '../auth/accounts/accounts.schemas.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import { platformError } from '../platform/errors.js';
+import type { MediaStore } from '../platform/media/media.store.js';
+import { readImageUpload, UPLOAD_BODY_LIMIT, uploadRoutes } from '../platform/media/upload.js';
 import type { Limiter } from '../platform/rate-limit/limiters.js';
 import { perUser } from '../platform/rate-limit/rate-limits.js';
-import type { MediaStore } from '../shop/uploads/media.store.js';
-import { readImageUpload, UPLOAD_BODY_LIMIT, uploadRoutes } from '../shop/uploads/upload.js';
 import { toPublicView, UserIdParams, UserPublicView, UserView } from './users.schemas.js';
 
 export interface UserDeps {

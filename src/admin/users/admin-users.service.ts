@@ -10,7 +10,7 @@ import { endUserSessions, type SessionDeps } from '../../auth/sessions/sessions.
 import { appendAudit, recordAudit } from '../../platform/audit/audit.store.js';
 import type { User } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
-import type { MediaStore } from '../../shop/uploads/media.store.js';
+import type { MediaStore } from '../../platform/media/media.store.js';
 import { adminUserError } from './admin-users.errors.js';
 import type { AdminUserPatch } from './admin-users.schemas.js';
 import { findLiveUserForUpdate, tombstoneUser, updateRolesAndLock } from './admin-users.store.js';

@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { platformError } from '../../platform/errors.js';
+import { UPLOAD_BODY_LIMIT, uploadRoutes } from '../../platform/media/upload.js';
 import type { ShopDeps } from '../shop.routes.js';
 import { IdParams, PageQuery, toPage } from '../shop.schemas.js';
-import { UPLOAD_BODY_LIMIT, uploadRoutes } from '../uploads/upload.js';
 import { ProductBody, ProductList, ProductPatch, ProductView } from './catalog.schemas.js';
 import {
   type CatalogActor,

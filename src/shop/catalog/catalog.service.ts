@@ -9,8 +9,8 @@ import type { Principal } from '../../access/policy.js';
 import { appendAudit } from '../../platform/audit/audit.store.js';
 import type { Db } from '../../platform/db/database.js';
 import { platformError } from '../../platform/errors.js';
+import { readImageUpload } from '../../platform/media/upload.js';
 import type { ShopDeps } from '../shop.routes.js';
-import { readImageUpload } from '../uploads/upload.js';
 import type { ProductBody, ProductPatch } from './catalog.schemas.js';
 import {
   findLiveProductForUpdate,

@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomToken } from '../../platform/crypto.js';
+import { randomToken } from '../crypto.js';
 
 /** A media name as served under `/media/`: only names this store can have made. */
 export const MEDIA_NAME = /^[A-Za-z0-9_-]{43}\.webp$/;

@@ -1,4 +1,4 @@
-import { defineErrors } from '../../platform/errors.js';
+import { defineErrors } from '../errors.js';
 
 export const uploadErrors = {
   unsupported_media_type: {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { platformError } from '../../platform/errors.js';
+import { platformError } from '../errors.js';
 import type { MediaStore } from './media.store.js';
 
 const MediaParams = z.strictObject({ name: z.string().max(64) });

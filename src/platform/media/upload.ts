@@ -1,7 +1,7 @@
 /** Reads the one image a multipart upload may carry (field `file`) into memory, with limits. */
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { platformError } from '../../platform/errors.js';
+import { platformError } from '../errors.js';
 import { MAX_UPLOAD_BYTES, toSafeWebp } from './images.js';
 import { uploadError } from './uploads.errors.js';
 
