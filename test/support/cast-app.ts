@@ -8,11 +8,14 @@ import { manualClock } from '../../src/platform/clock.js';
 import { type Actors, createActors } from './actors.js';
 import { createTestApp, type TestContext } from './app.js';
 import { SETUP_TIMEOUT_MS } from './mfa.js';
+import type { TestDatabase } from './services.js';
 
 export interface CastOptions {
   readonly env?: Env;
   /** Runs once the app and the cast exist (funding wallets, seeding products). */
   readonly setup?: (ctx: TestContext, cast: Actors) => Promise<void>;
+  /** Opens the database instead of this run's default one; closed after the file. */
+  readonly database?: () => Promise<TestDatabase>;
 }
 
 /**
@@ -25,14 +28,17 @@ export function useCast(
 ): ReturnType<typeof manualClock> {
   const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
   let ctx: TestContext | undefined;
+  let database: TestDatabase | undefined;
   beforeAll(async () => {
-    ctx = await createTestApp({ env: options.env, deps: { clock } });
+    database = await options.database?.();
+    ctx = await createTestApp({ env: options.env, database, deps: { clock } });
     const cast = await createActors(ctx.app, ctx.database.db, clock);
     await options.setup?.(ctx, cast);
     ready(ctx, cast);
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await ctx?.close();
+    await database?.close();
   });
   return clock;
 }

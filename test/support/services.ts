@@ -102,6 +102,17 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   return handle;
 }
 
+/**
+ * A fresh, migrated PostgreSQL database whatever this run's DATABASE_URL says: for tests whose
+ * point is concurrent transactions (PGlite runs one transaction at a time, so a race cannot fail
+ * there). `adminUrl` comes from `postgresAdminUrl()`, which throws under CI=true when none answers.
+ */
+export async function openPostgresTestDatabase(adminUrl: string): Promise<TestDatabase> {
+  const handle = await createPostgresDatabase(adminUrl);
+  await migrateToLatest(handle.db);
+  return handle;
+}
+
 /** The shared state this run tests on: Redis (own key prefix) when REDIS_URL is set, else memory. */
 export async function openTestState(prefix = randomPrefix()): Promise<SharedState> {
   return ENV_REDIS_URL ? createRedisState(ENV_REDIS_URL, { prefix }) : createMemoryState();
