@@ -114,3 +114,24 @@ export async function markEmailVerified(db: Db, userId: string, now: Date): Prom
     .returningAll()
     .executeTakeFirstOrThrow();
 }
+
+/**
+ * Uses up every live link of the user for these purposes (a password change kills the reset and
+ * "this was not me" links mailed before it). Returns how many died.
+ */
+export async function invalidateLinkTokens(
+  db: Db,
+  userId: string,
+  purposes: readonly TokenPurpose[],
+  now: Date,
+): Promise<number> {
+  if (purposes.length === 0) return 0;
+  const result = await db
+    .updateTable('one_time_tokens')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('purpose', 'in', [...purposes])
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
