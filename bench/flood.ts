@@ -162,7 +162,10 @@ async function legitimateUser(server: ServerHandle, dataDir: string, email: stri
   });
   if (registered.status !== 202) throw new Error(`register: ${registered.status}`);
   const token = await verificationToken(dataDir, email);
-  const verified = await post(server.origin, '/auth/verify-email', { token });
+  const verified = await post(server.origin, '/auth/verify-email', {
+    token,
+    password: LEGIT_PASSWORD,
+  });
   if (verified.status !== 200) throw new Error(`verify: ${verified.status}`);
   const login = await post(server.origin, '/auth/login', { email, password: LEGIT_PASSWORD });
   if (login.status !== 200) throw new Error(`first login: ${login.status}`);

@@ -71,7 +71,10 @@ async function prepare(): Promise<[string, string]> {
   const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
   const reg = await post('/auth/register', { email, password: PASSWORD, displayName: 'Bench' });
   if (reg.status !== 202) throw new Error(`register ${reg.status}`);
-  const verified = await post('/auth/verify-email', { token: await verificationToken() });
+  const verified = await post('/auth/verify-email', {
+    token: await verificationToken(),
+    password: PASSWORD,
+  });
   if (verified.status !== 200) throw new Error(`verify ${verified.status}`);
   const first = await post('/auth/login', { email, password: PASSWORD });
   if (first.status !== 200) throw new Error(`login ${first.status}`);

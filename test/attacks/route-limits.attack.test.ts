@@ -80,7 +80,10 @@ describe('attack: flooding the public auth routes from one address', () => {
   it('verify-email: 20 guesses per hour, the 21st is 429', async () => {
     const ip = randomIPv4();
     const guess = (i: number) =>
-      post(routes.app, '/auth/verify-email', ip, { token: `guess-${i}-${'x'.repeat(30)}` });
+      post(routes.app, '/auth/verify-email', ip, {
+        token: `guess-${i}-${'x'.repeat(30)}`,
+        password: STRONG_PASSWORD,
+      });
     expectRateLimited(await exhaust(20, guess, 400), 20);
   });
 

@@ -58,7 +58,7 @@ export async function registerAndVerify(
   const verified = await app.inject({
     method: 'POST',
     url: '/auth/verify-email',
-    payload: { token },
+    payload: { token, password },
   });
   if (verified.statusCode !== 200)
     throw new Error(`verify failed: ${verified.statusCode} ${verified.body}`);

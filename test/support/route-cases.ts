@@ -48,7 +48,7 @@ export const CASES: Record<string, Case> = {
   },
   'POST /auth/verify-email': {
     expect: [400, 400, 400, 400, 400],
-    build: () => json({ token: BOGUS_TOKEN }),
+    build: () => json({ token: BOGUS_TOKEN, password: STRONG_PASSWORD }),
   },
   'POST /auth/secure-account': {
     expect: [400, 400, 400, 400, 400],

@@ -28,6 +28,7 @@ import {
   LoginResponse,
   RegisterBody,
   ResetBody,
+  TokenBody,
   toSelfView,
   UserEnvelope,
   VerifyEmailBody,
@@ -37,6 +38,7 @@ import {
   checkCredentials,
   forgotPassword,
   notifyNewDevice,
+  type PasswordCheckGuard,
   register,
   resetPassword,
   secureAccount,
@@ -81,7 +83,10 @@ export function accountRoutes(
   const mfaCookie = mfaCookieName(secure);
   const { limits, throttle } = abuse;
   const audit = (request: FastifyRequest, change: Omit<AccountChange, 'ip'>) =>
-    auditAccountChange(accounts.db, accounts.clock, request.log, { ...change, ip: request.ip });
+    auditAccountChange(accounts.audit, accounts.db, accounts.clock, request.log, {
+      ...change,
+      ip: request.ip,
+    });
   /**
    * Under a flood, load shedding still lets through a login that carries a device cookie valid
    * for the account it names (issue 5): the owner of a known device can log in while everyone
@@ -154,10 +159,41 @@ export function accountRoutes(
       {
         config: { access: 'public' },
         onRequest: [perIp(limits.token)],
-        schema: { tags, body: VerifyEmailBody, response: { 200: UserEnvelope } },
+        schema: {
+          tags,
+          description:
+            "Whoever verifies must know the account's password: a wrong one is 401 " +
+            '`invalid_credentials` and leaves the token usable; a used, expired or unknown ' +
+            'token is 400 `invalid_token`. Wrong passwords count in the login throttle.',
+          body: VerifyEmailBody,
+          response: { 200: UserEnvelope },
+        },
       },
       async (request) => {
-        const user = await verifyEmail(accounts, request.body.token);
+        // The password check counts like a login attempt on the account the token names.
+        const guard: PasswordCheckGuard = async (target, check) => {
+          const attempt = {
+            ip: request.ip,
+            accountKey: target.email_key,
+            knownDevice: isValidDeviceCookie(
+              abuse.deviceKey,
+              target.email_key,
+              request.cookies[deviceCookie],
+            ),
+          };
+          await throttle.admit(attempt);
+          let valid: boolean;
+          try {
+            valid = await check();
+          } catch (err) {
+            await throttle.abandoned(attempt);
+            throw err;
+          }
+          if (valid) await throttle.succeeded(attempt);
+          else await throttle.failed(attempt, request.log, async () => target.id);
+          return valid;
+        };
+        const user = await verifyEmail(accounts, request.body, guard);
         await audit(request, { userId: user.id, action: 'account.email_verified' });
         return { user: toSelfView(user) };
       },
@@ -299,7 +335,7 @@ export function accountRoutes(
       {
         config: { access: 'public' },
         onRequest: [perIp(limits.token)],
-        schema: { tags, body: VerifyEmailBody },
+        schema: { tags, body: TokenBody },
       },
       async (request, reply) => {
         const userId = await secureAccount(accounts, request.log, request.body.token);
@@ -313,11 +349,28 @@ export function accountRoutes(
       '/auth/password/change',
       {
         config: { access: 'authenticated' },
-        schema: { tags, body: ChangePasswordBody, security: [{ bearer: [] }] },
+        schema: {
+          tags,
+          description:
+            'The new password is checked against the policy first (400 `weak_password`, ' +
+            'whatever `currentPassword` is). With MFA on, `code` (TOTP or recovery code) is ' +
+            'required: missing, 401 `mfa_required`; wrong, 401 `invalid_mfa_code` (counted in ' +
+            "the account's code budget). A wrong `currentPassword` is 403 `invalid_credentials` " +
+            'and counts in the login throttle of the account and address (429 `rate_limited` ' +
+            'with `Retry-After` past the budget); one account holds at most `HASH_PER_ACCOUNT` ' +
+            'hash-pool places (429 beyond). Live reset and "this was not me" links die.',
+          body: ChangePasswordBody,
+          security: [{ bearer: [] }],
+        },
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        await changePassword(accounts, request.log, principal.userId, request.body);
+        await changePassword(
+          { accounts, throttle, mfa: mfa.deps },
+          request.log,
+          { userId: principal.userId, ip: request.ip },
+          request.body,
+        );
         await endUserSessions(sessions, principal.userId, principal.sessionId);
         await audit(request, { userId: principal.userId, action: 'account.password_changed' });
         return reply.code(204).send();

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { User } from '../../platform/db/schema.js';
+import { PasswordField } from '../passwords/password-field.js';
 import { effectiveRoles } from '../sessions/sessions.service.js';
 
-// Generous outer bounds; the policy decides (and reports) what is acceptable. A password over
-// 1024 UTF-16 units can never pass the 256-code-point rule, so it is refused before any work.
-const password = z.string().min(1).max(1024);
+// Over 256 code points is 400 `weak_password` `too_long` at validation, before any work
+// (password-field.ts); the policy decides the rest.
+const password = PasswordField;
 const email = z.string().min(3).max(320);
 const token = z.string().min(16).max(128);
 
@@ -14,12 +15,16 @@ export const RegisterBody = z.strictObject({
   displayName: z.string().min(1).max(200),
 });
 export const LoginBody = z.strictObject({ email, password });
-export const VerifyEmailBody = z.strictObject({ token });
+export const VerifyEmailBody = z.strictObject({ token, password });
+/** A mailed one-time token alone ("this was not me"). */
+export const TokenBody = z.strictObject({ token });
 export const ForgotBody = z.strictObject({ email });
 export const ResetBody = z.strictObject({ token, newPassword: password });
 export const ChangePasswordBody = z.strictObject({
   currentPassword: password,
   newPassword: password,
+  /** TOTP or recovery code: required when the account has MFA on (401 `mfa_required`). */
+  code: z.string().min(6).max(32).optional(),
 });
 
 export const Accepted = z.object({ status: z.literal('verification_sent') });

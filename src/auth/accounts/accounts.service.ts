@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../../config.js';
+import type { AuditChain } from '../../platform/audit/audit.store.js';
 import type { Clock } from '../../platform/clock.js';
 import { randomToken, sha256Hex } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
@@ -50,6 +51,7 @@ export interface AccountDeps {
   readonly hasher: PasswordHasher;
   readonly policy: PasswordPolicy;
   readonly mailer: Mailer;
+  readonly audit: AuditChain;
 }
 
 /** Sends without making the caller wait: SMTP latency must not reveal which path ran. */
@@ -158,14 +160,47 @@ export async function register(
   }
   const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
   const url = `${deps.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
-  sendInBackground(deps.mailer, log, verificationMail(user.email, user.display_name, url));
+  sendInBackground(deps.mailer, log, verificationMail(user.email, url));
 }
 
-export async function verifyEmail(deps: AccountDeps, token: string): Promise<User> {
+/**
+ * Runs the password check of a flow that is not a login (verify-email) inside the login
+ * throttle of the account it names: `check` answers whether the password was right.
+ */
+export type PasswordCheckGuard = (user: User, check: () => Promise<boolean>) => Promise<boolean>;
+
+const unguarded: PasswordCheckGuard = (_user, check) => check();
+
+/**
+ * Verifies an address (issue 14, item 5): the token proves the mailbox, the password proves the
+ * registrant, so someone who registered another person's address cannot have it verified by a
+ * click. The token is peeked, the password checked, and only then is the token used up: a wrong
+ * password (401 `invalid_credentials`) leaves it usable.
+ */
+export async function verifyEmail(
+  deps: AccountDeps,
+  input: { token: string; password: string },
+  guard: PasswordCheckGuard = unguarded,
+): Promise<User> {
+  const tokenHash = sha256Hex(input.token);
   const now = new Date(deps.clock.now());
-  const userId = await consumeOneTimeToken(deps.db, sha256Hex(token), 'verify_email', now);
-  if (!userId) throw accountError('invalid_token');
-  return markEmailVerified(deps.db, userId, now);
+  const userId = await peekOneTimeToken(deps.db, tokenHash, 'verify_email', now);
+  const user = userId ? await findUserById(deps.db, userId) : undefined;
+  if (!user) throw accountError('invalid_token');
+  const password = normalizePassword(input.password);
+  const valid = await guard(
+    user,
+    async () => (await deps.hasher.verify(user.password_hash, password)).valid,
+  );
+  if (!valid) throw accountError('invalid_credentials');
+  const consumed = await consumeOneTimeToken(
+    deps.db,
+    tokenHash,
+    'verify_email',
+    new Date(deps.clock.now()),
+  );
+  if (consumed !== user.id) throw accountError('invalid_token');
+  return markEmailVerified(deps.db, user.id, now);
 }
 
 export interface CredentialCheck {

@@ -137,7 +137,7 @@ describe('POST /auth/verify-email', () => {
     const email = uniqueEmail('verify');
     await register(email, STRONG_PASSWORD, 'Grace Hopper');
     const token = linkToken(await waitForAccountMail(smtp, email, 'verification'), 'verification');
-    const res = await post(ctx.app, '/auth/verify-email', { token });
+    const res = await post(ctx.app, '/auth/verify-email', { token, password: STRONG_PASSWORD });
     expect(res.statusCode).toBe(200);
     const { user } = res.json();
     expect(Object.keys(res.json())).toEqual(['user']);
@@ -381,6 +381,7 @@ describe('password policy, through POST /auth/register', () => {
     // Not truncated: the 256th code point matters.
     await post(ctx.app, '/auth/verify-email', {
       token: linkToken(await waitForAccountMail(smtp, email, 'verification'), 'verification'),
+      password: exactly256,
     });
     expectProblem(
       await loginRes(email, [...exactly256].slice(0, 255).join('')),

@@ -23,13 +23,17 @@ function compose(
   };
 }
 
-export function verificationMail(to: string, name: string, url: string): Mail {
+/**
+ * Goes to an address nobody has proved yet: it carries no text the registrant chose (issue 14,
+ * item 5), and the link alone verifies nothing (the page asks for the account's password).
+ */
+export function verificationMail(to: string, url: string): Mail {
   return compose(
     to,
     'Confirm your email address',
     [
-      `Hello ${name},`,
-      'Confirm your email address to finish creating your account. The link works once, for 24 hours.',
+      'Confirm your email address to finish creating your account: open the link and enter the password you chose. The link works once, for 24 hours.',
+      'If you did not sign up, ignore this mail: the address cannot be confirmed without that password. To take the address over yourself, use "Forgot password" on the sign-in page.',
     ],
     { url, label: 'Confirm your email' },
   );

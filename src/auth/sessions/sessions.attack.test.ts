@@ -409,7 +409,7 @@ describe('caching', () => {
       verifyEmail: await inject({
         method: 'POST',
         url: '/auth/verify-email',
-        payload: { token: 'nope' },
+        payload: { token: 'nope', password },
       }),
       loginOk: await inject({ method: 'POST', url: '/auth/login', payload: { email, password } }),
       loginBad: await inject({
