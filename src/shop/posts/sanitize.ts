@@ -75,20 +75,27 @@ const OPTIONS: sanitizeHtml.IOptions = {
   // Deeper nesting is flattened (text kept): no legitimate post needs it.
   nestingLimit: 32,
   transformTags: {
-    // Our own rel on every link; a link without an acceptable href becomes a (discarded) span,
-    // so only its text remains. sanitize-html checks the scheme again after this.
+    // Our own rel on every link; a link without an acceptable href loses its attributes here
+    // and is unwrapped by `exclusiveFilter` below. sanitize-html checks the scheme again after
+    // this. The tag keeps its name: renaming it to a discarded tag (`span`) left a stale rename
+    // behind, and the next closing tag at that depth was written as `</span>` (issue 14, item 12).
     a: (_tag, attribs): sanitizeHtml.Tag => {
       const href = safeHref(attribs.href);
-      return href === undefined
-        ? { tagName: 'span', attribs: {} }
-        : { tagName: 'a', attribs: { href, rel: LINK_REL } };
+      return { tagName: 'a', attribs: href === undefined ? {} : { href, rel: LINK_REL } };
     },
   },
+  // sanitize-html's documented unwrap: 'excludeTag' drops the tag and keeps its content.
+  exclusiveFilter: (frame) => (frame.tag === 'a' && !frame.attribs.href ? 'excludeTag' : false),
 };
 
-/** Reduces untrusted HTML to the allowlist. */
+/**
+ * Reduces untrusted HTML to the allowlist, as markup that parses the way it reads. A dropped
+ * wrapper can leave a block directly inside a paragraph (`<p><div><ul>` keeps `<p><ul>`), which
+ * a parser reads as `<p></p><ul>…</ul><p></p>`; the second pass writes that structure out, so
+ * what is stored is balanced and sanitizing it again changes nothing (issue 14, item 12).
+ */
 export function sanitizeContent(html: string): string {
-  return sanitizeHtml(html, OPTIONS);
+  return sanitizeHtml(sanitizeHtml(html, OPTIONS), OPTIONS);
 }
 
 /** Whether sanitized HTML has any visible text left (markup alone is not a post). */
