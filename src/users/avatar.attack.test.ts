@@ -96,7 +96,7 @@ describe('the type is decided by the bytes', () => {
     const wrongField = multipart([
       { name: 'avatar', filename: 'a.png', data: await solidImage(4, 4) },
     ]);
-    expectRefused(await put(wrongField), 400, 'file_required');
+    expectRefused(await put(wrongField), 400, 'validation_failed');
   });
 });
 

@@ -10,7 +10,6 @@ export const uploadErrors = {
     title: 'The image is larger than 4096×4096 pixels or 25 megapixels',
   },
   invalid_image: { status: 422, title: 'The image cannot be decoded' },
-  file_required: { status: 400, title: 'Send the image as the multipart field "file"' },
 } as const;
 
 export const uploadError = defineErrors(uploadErrors);
