@@ -280,7 +280,10 @@ export function accountRoutes(
           request.cookies[mfaCookie],
         );
         const user = await findUserById(accounts.db, userId);
-        if (!user || user.locked) throw mfaError('invalid_mfa_token');
+        // A challenge from before "this was not me" dies with the password login it continued.
+        if (!user || user.locked || user.password_login_blocked_at !== null) {
+          throw mfaError('invalid_mfa_token');
+        }
         mfa.tokens.assertCredentialsUnchanged(user, credentialStamp);
         const factor = await verifySecondFactor(
           mfa.deps,

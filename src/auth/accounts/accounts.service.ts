@@ -19,14 +19,17 @@ import type { PasswordHasher } from '../passwords/hasher.js';
 import { normalizePassword, type PasswordPolicy } from '../passwords/policy.js';
 import { accountError } from './accounts.errors.js';
 import {
+  blockPasswordLogin,
   consumeOneTimeToken,
   createOneTimeToken,
   findUserByEmailKey,
   findUserById,
   insertUserIfNew,
+  invalidateLinkTokens,
   markEmailVerified,
   peekOneTimeToken,
   setPasswordHash,
+  setPasswordHashFromReset,
 } from './accounts.store.js';
 import { normalizeDisplayName, normalizeEmail } from './email.js';
 import {
@@ -34,6 +37,7 @@ import {
   newDeviceMail,
   passwordChangedMail,
   resetMail,
+  securedAccountResetMail,
   sessionTheftMail,
   verificationMail,
 } from './mails.js';
@@ -229,7 +233,11 @@ export async function checkCredentials(deps: AccountDeps, input: CredentialCheck
     password,
     { priority },
   );
-  if (!user || !result.valid || user.locked) throw accountError('invalid_credentials');
+  // A password login blocked by "this was not me" fails exactly like a wrong password, after
+  // the same hashing work (issue 14, item 13).
+  if (!user || !result.valid || user.locked || user.password_login_blocked_at !== null) {
+    throw accountError('invalid_credentials');
+  }
   if (!user.email_verified_at) throw accountError('email_not_verified');
   if (result.needsRehash) {
     await setPasswordHash(
@@ -308,7 +316,10 @@ export async function resetPassword(
     new Date(deps.clock.now()),
   );
   if (consumed !== user.id) throw accountError('invalid_token');
-  await setPasswordHash(deps.db, user.id, hash, now);
+  // Lifts a "this was not me" block; every other live reset or "not me" link dies with the old
+  // password (a link mailed before the reset must not undo it).
+  await setPasswordHashFromReset(deps.db, user.id, hash, now);
+  await invalidateLinkTokens(deps.db, user.id, ['reset_password', 'secure_account'], now);
   // The link proved control of the mailbox.
   const updated = await markEmailVerified(deps.db, user.id, now);
   sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));
@@ -359,8 +370,8 @@ export async function notifySessionTheft(
 }
 
 /**
- * "This was not me": uses the link token up and mails a fresh reset link; the caller revokes
- * every session. Returns the account's id.
+ * "This was not me": uses the link token up, blocks password login until a reset and mails a
+ * fresh reset link; the caller revokes every session. Returns the account's id.
  */
 export async function secureAccount(
   deps: AccountDeps,
@@ -371,8 +382,9 @@ export async function secureAccount(
   const userId = await consumeOneTimeToken(deps.db, sha256Hex(token), 'secure_account', now);
   const user = userId ? await findUserById(deps.db, userId) : undefined;
   if (!user) throw accountError('invalid_token');
+  await blockPasswordLogin(deps.db, user.id, now);
   const reset = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
   const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(reset)}`;
-  sendInBackground(deps.mailer, log, resetMail(user.email, url));
+  sendInBackground(deps.mailer, log, securedAccountResetMail(user.email, url));
   return user.id;
 }

@@ -103,6 +103,29 @@ export async function consumeOneTimeToken(
   return row?.user_id;
 }
 
+/** "This was not me": password login fails like a wrong password until a reset lifts it. */
+export async function blockPasswordLogin(db: Db, userId: string, now: Date): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password_login_blocked_at: now, updated_at: now })
+    .where('id', '=', userId)
+    .execute();
+}
+
+/** A reset sets the password and lifts the block "this was not me" put on password login. */
+export async function setPasswordHashFromReset(
+  db: Db,
+  userId: string,
+  hash: string,
+  now: Date,
+): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password_hash: hash, password_login_blocked_at: null, updated_at: now })
+    .where('id', '=', userId)
+    .execute();
+}
+
 export async function markEmailVerified(db: Db, userId: string, now: Date): Promise<User> {
   return db
     .updateTable('users')

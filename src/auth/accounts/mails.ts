@@ -63,6 +63,19 @@ export function resetMail(to: string, url: string): Mail {
   );
 }
 
+/** The reset link "this was not me" sends: password sign-in stays blocked until it is used. */
+export function securedAccountResetMail(to: string, url: string): Mail {
+  return compose(
+    to,
+    'Reset your password',
+    [
+      'Every session of your account was signed out, and nobody can sign in with your current password any more, you included: choose a new one with the link below. It works once, for 30 minutes.',
+      'If it has expired, ask for a new one with "Forgot password" on the sign-in page.',
+    ],
+    { url, label: 'Choose a new password' },
+  );
+}
+
 export function passwordChangedMail(to: string, secureUrl: string): Mail {
   return compose(
     to,
