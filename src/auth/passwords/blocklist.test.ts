@@ -68,7 +68,7 @@ describe('password blocklist file', () => {
     expect(list.has('trailing')).toBe(false);
   });
 
-  it('holds a large list, deduplicated, with O(1) lookups', async () => {
+  it('holds a large list, deduplicated (lookup speed: bench/timing.ts)', async () => {
     const n = 50_000;
     const lines: string[] = [];
     for (let i = 0; i < n; i++) lines.push(i % 2 ? `pw-${i}` : `${sha1Hex(`pw-${i}`)}:${i}`);
@@ -77,10 +77,6 @@ describe('password blocklist file', () => {
     expect(list.size).toBe(n);
     for (let i = 0; i < n; i += 997) expect(list.has(`pw-${i}`)).toBe(true);
     for (let i = n; i < n + 1000; i++) expect(list.has(`pw-${i}`)).toBe(false);
-
-    const started = performance.now();
-    for (let i = 0; i < 10_000; i++) list.has(`pw-${i}`);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('an unreadable file fails at boot naming the setting', async () => {
