@@ -7,6 +7,7 @@ import * as m0004 from './0004_audit_and_admin.js';
 import * as m0005 from './0005_shop.js';
 import * as m0006 from './0006_posts.js';
 import * as m0007 from './0007_ledger_append_only.js';
+import * as m0008 from './0008_audit_chain_keyed.js';
 import * as m0009 from './0009_account_login_block_and_mail_outbox.js';
 
 export const migrations: Record<string, Migration> = {
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005_shop': m0005,
   '0006_posts': m0006,
   '0007_ledger_append_only': m0007,
+  '0008_audit_chain_keyed': m0008,
   '0009_account_login_block_and_mail_outbox': m0009,
 };

@@ -33,6 +33,7 @@ import type { SessionDeps } from './auth/sessions/sessions.service.js';
 import { AccessTokens } from './auth/tokens/access-tokens.js';
 import { bearerAuthenticator } from './auth/tokens/token-gate.js';
 import type { Config } from './config.js';
+import { type AuditChain, startAuditChain } from './platform/audit/audit.store.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import { deriveKey } from './platform/crypto.js';
 import type { Db } from './platform/db/database.js';
@@ -141,6 +142,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const revocations = new Revocations(deps.state, deps.db, clock, verifyOverlapSeconds * 1000);
   await ring.start();
   await revocations.start();
+  // The audit chain's MAC key and head (issue 14); a chain still ending in plain SHA-256 is sealed.
+  const audit: AuditChain = {
+    key: deriveKey(masterKey, 'audit-chain'),
+    state: deps.state,
+    log: app.log,
+  };
+  await startAuditChain(audit, deps.db, new Date(clock.now()));
   const tokens = new AccessTokens(ring, config.jwt, clock, revocations);
   const events = new SecurityEvents(deps.db);
   const pool = createHashPool(config.hashing);
@@ -184,6 +192,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     revocations,
     csrfKey: deriveKey(masterKey, 'csrf'),
     events,
+    audit,
   };
   const accountDeps: AccountDeps = {
     db: deps.db,
@@ -193,6 +202,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     hasher,
     policy,
     mailer,
+    audit,
   };
 
   events.onEvent((event) => {
@@ -214,6 +224,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     db: deps.db,
     clock,
     mailer,
+    audit,
     issuer: new URL(config.publicUrl).host,
     totpKey: deriveKey(masterKey, 'totp-secrets'),
     recoveryKey: deriveKey(masterKey, 'recovery-codes'),
@@ -237,9 +248,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(mediaRoutes(media));
   await routes.register(userRoutes({ db: deps.db, clock, media, uploadLimit: limits.uploads }));
   await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
-  await routes.register(auditRoutes(deps.db));
+  await routes.register(auditRoutes(deps.db, audit));
   await routes.register(securityEventRoutes(deps.db));
-  const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events, limits };
+  const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events, limits, audit };
   await routes.register(shopRoutes(shopDeps));
   await routes.register(postRoutes(shopDeps));
 

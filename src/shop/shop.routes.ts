@@ -1,6 +1,7 @@
 /** The shop API (issue 7): catalog, wallet, orders, posts, payment webhooks. */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import type { AuditChain } from '../platform/audit/audit.store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { MediaStore } from '../platform/media/media.store.js';
@@ -18,6 +19,7 @@ export interface ShopDeps {
   readonly media: MediaStore;
   readonly events: SecurityEvents;
   readonly limits: RateLimits;
+  readonly audit: AuditChain;
 }
 
 export function shopRoutes(deps: ShopDeps) {

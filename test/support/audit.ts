@@ -1,6 +1,10 @@
 /** Test-only faults in the audit log, to prove a change and its entry commit together. */
 import { sql } from 'kysely';
+import type { Config } from '../../src/config.js';
+import type { AuditChain } from '../../src/platform/audit/audit.store.js';
+import { deriveKey } from '../../src/platform/crypto.js';
 import type { Db } from '../../src/platform/db/database.js';
+import type { SharedState } from '../../src/platform/state/shared-state.js';
 
 /**
  * While `run` runs, inserting an audit entry whose action is one of `actions` fails inside the
@@ -25,4 +29,15 @@ export async function withFailingAudit(
   } finally {
     await sql`DROP TRIGGER test_refuse_audit ON audit_log`.execute(db);
   }
+}
+
+/**
+ * The audit chain as the test's app writes it (same key, same shared state), for tests that
+ * append entries directly. Needs KEY_ENCRYPTION_KEY in the config (TEST_ENV sets it).
+ */
+export function auditChainOf(ctx: { config: Config; state: SharedState }): AuditChain {
+  const master = ctx.config.keyEncryptionKey;
+  if (!master) throw new Error('the test config has no KEY_ENCRYPTION_KEY');
+  const quiet = { error() {}, info() {} };
+  return { key: deriveKey(master, 'audit-chain'), state: ctx.state, log: quiet };
 }

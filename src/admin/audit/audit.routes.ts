@@ -1,12 +1,12 @@
 /** `GET /admin/audit` (newest first) and `GET /admin/audit/verify` (recompute the chain). */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { readAuditBefore } from '../../platform/audit/audit.store.js';
+import { type AuditChain, readAuditBefore } from '../../platform/audit/audit.store.js';
 import { verifyAuditChain } from '../../platform/audit/audit.verify.js';
 import type { Db } from '../../platform/db/database.js';
 import { AuditList, AuditQuery, ChainReportView } from './audit.schemas.js';
 
-export function auditRoutes(db: Db) {
+export function auditRoutes(db: Db, chain: AuditChain) {
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const admin = { access: { roles: ['admin'] as const } };
@@ -33,7 +33,7 @@ export function auditRoutes(db: Db) {
     r.get(
       '/admin/audit/verify',
       { config: admin, schema: { tags, security, response: { 200: ChainReportView } } },
-      async () => verifyAuditChain(db),
+      async () => verifyAuditChain(chain, db),
     );
   };
 }

@@ -33,4 +33,6 @@ export const ChainReportView = z.object({
   entries: z.number().int(),
   firstBrokenId: z.uuid().nullable(),
   lastHash: z.string().nullable(),
+  /** The head kept outside the table names an entry that is gone: entries were cut from the end. */
+  truncated: z.boolean(),
 });

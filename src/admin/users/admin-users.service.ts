@@ -72,6 +72,7 @@ export async function patchUser(
     if (removed.length > 0 || added.length > 0) {
       actions.push('admin.user.roles_changed');
       await appendAudit(
+        deps.sessions.audit,
         trx,
         { ...audit, action: 'admin.user.roles_changed', detail: { from: oldRoles, to: roles } },
         now,
@@ -80,7 +81,7 @@ export async function patchUser(
     if (locked !== before.locked) {
       const action = locked ? 'admin.user.locked' : 'admin.user.unlocked';
       actions.push(action);
-      await appendAudit(trx, { ...audit, action }, now);
+      await appendAudit(deps.sessions.audit, trx, { ...audit, action }, now);
     }
     return { user: after, revoke: removed.length > 0 || (locked && !before.locked), actions };
   });
@@ -103,6 +104,7 @@ export async function deleteUser(deps: AdminDeps, actor: Actor, targetId: string
     if (!before) throw platformError('not_found');
     await tombstoneUser(trx, targetId, now);
     await appendAudit(
+      deps.sessions.audit,
       trx,
       {
         actorId: actor.principal.userId,
@@ -131,6 +133,7 @@ export async function forceLogout(deps: AdminDeps, actor: Actor, targetId: strin
   if (!exists) throw platformError('not_found');
   const ended = await endUserSessions(deps.sessions, targetId);
   await recordAudit(
+    deps.sessions.audit,
     db,
     {
       actorId: actor.principal.userId,

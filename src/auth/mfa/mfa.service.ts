@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { type AccountChange, appendAccountChange } from '../../platform/audit/account-audit.js';
+import type { AuditChain } from '../../platform/audit/audit.store.js';
 import type { Clock } from '../../platform/clock.js';
 import { seal, unseal } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
@@ -35,6 +36,7 @@ export interface MfaDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly mailer: Mailer;
+  readonly audit: AuditChain;
   readonly issuer: string;
   /** Seals TOTP secrets. */
   readonly totpKey: Buffer;
@@ -107,7 +109,7 @@ async function auditedChange(
   await deps.db.transaction().execute(async (trx) => {
     const now = new Date(deps.clock.now());
     await change(trx, now);
-    await appendAccountChange(trx, now, { userId: actor.id, action, ip: actor.ip });
+    await appendAccountChange(deps.audit, trx, now, { userId: actor.id, action, ip: actor.ip });
   });
 }
 
@@ -188,7 +190,7 @@ async function checkSecondFactor(
     const now = new Date(deps.clock.now());
     if (!(await useRecoveryCode(trx, userId, hash, now))) return undefined;
     const left = await remainingRecoveryCodes(trx, userId);
-    await appendAccountChange(trx, now, {
+    await appendAccountChange(deps.audit, trx, now, {
       userId,
       action: 'account.recovery_code_used',
       ip: user.ip,

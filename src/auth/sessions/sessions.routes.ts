@@ -96,7 +96,7 @@ export function sessionRoutes(
       async (request, reply) => {
         const { userId } = principalOf(request);
         const ended = await endUserSessions(deps, userId);
-        await auditAccountChange(deps.db, deps.clock, request.log, {
+        await auditAccountChange(deps.audit, deps.db, deps.clock, request.log, {
           userId,
           action: 'account.sessions_revoked',
           ip: request.ip,

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import type { Role } from '../../access/policy.js';
 import type { Config } from '../../config.js';
+import type { AuditChain } from '../../platform/audit/audit.store.js';
 import type { Clock } from '../../platform/clock.js';
 import {
   hmacBase64url,
@@ -45,6 +46,7 @@ export interface SessionDeps {
   /** Key for CSRF tokens (derived from the master key, so every instance agrees). */
   readonly csrfKey: Buffer;
   readonly events: SecurityEvents;
+  readonly audit: AuditChain;
 }
 
 export interface IssuedSession {

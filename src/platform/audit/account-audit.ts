@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { appendAudit, recordAudit } from './audit.store.js';
+import { type AuditChain, appendAudit, recordAudit } from './audit.store.js';
 
 export type AccountAction =
   | 'account.email_verified'
@@ -42,22 +42,24 @@ function entry(change: AccountChange) {
 
 /** Appends the entry inside `trx`, the transaction of the change it records; a failure aborts both. */
 export async function appendAccountChange(
+  chain: AuditChain,
   trx: Db,
   now: Date,
   change: AccountChange,
 ): Promise<void> {
-  await appendAudit(trx, entry(change), now);
+  await appendAudit(chain, trx, entry(change), now);
 }
 
 /** Records the entry of a change that has already committed; a failure is only logged. */
 export async function auditAccountChange(
+  chain: AuditChain,
   db: Db,
   clock: Clock,
   log: FastifyBaseLogger,
   change: AccountChange,
 ): Promise<void> {
   try {
-    await recordAudit(db, entry(change), new Date(clock.now()));
+    await recordAudit(chain, db, entry(change), new Date(clock.now()));
   } catch (err) {
     log.error({ err, event: 'audit_failed', action: change.action }, 'audit entry not recorded');
   }

@@ -11,25 +11,29 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, createAdmin } from '../../../test/support/actors.js';
 import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { auditChainOf } from '../../../test/support/audit.js';
 import { SETUP_TIMEOUT_MS } from '../../../test/support/mfa.js';
 import { manualClock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { chainHash } from './audit.chain.js';
-import { type AuditRow, readAuditAfter, recordAudit } from './audit.store.js';
+import { type AuditChain, type AuditRow, readAuditAfter, recordAudit } from './audit.store.js';
 
 let ctx: TestContext;
 let admin: Actor;
 let db: Db;
+let chain: AuditChain;
 const clock = manualClock();
 const ids: string[] = [];
 
 beforeAll(async () => {
   ctx = await createTestApp({ deps: { clock } });
   db = ctx.database.db;
+  chain = auditChainOf(ctx);
   admin = await createAdmin(ctx.app, db, clock);
   for (let i = 0; i < 6; i++) {
     ids.push(
       await recordAudit(
+        chain,
         db,
         {
           actorId: admin.userId,
@@ -70,6 +74,7 @@ async function freshEntries(n: number): Promise<[string, string, string, ...stri
   for (let i = 0; i < n; i++) {
     out.push(
       await recordAudit(
+        chain,
         db,
         { actorId: admin.userId, action: 'test.fresh', targetType: 'user', detail: { i } },
         new Date(clock.now()),
@@ -91,10 +96,10 @@ async function restore(row: AuditRow, options: { reinsert?: boolean } = {}): Pro
   const detail = JSON.stringify(row.detail);
   if (options.reinsert) {
     await sql`INSERT INTO audit_log (seq, id, at, actor_id, action, target_type, target_id, ip,
-                detail, prev_hash, hash) OVERRIDING SYSTEM VALUE
+                detail, prev_hash, hash, alg) OVERRIDING SYSTEM VALUE
               VALUES (${row.seq}, ${row.id}, ${row.at}, ${row.actorId}, ${row.action},
                 ${row.targetType}, ${row.targetId}, ${row.ip}, ${detail}::jsonb, ${row.prevHash},
-                ${row.hash})`.execute(db);
+                ${row.hash}, ${row.alg})`.execute(db);
     return;
   }
   await withTriggerOff(() =>
@@ -155,7 +160,7 @@ describe('with the trigger disabled (a superuser tampering)', () => {
     expect((await verify()).intact).toBe(true);
     const original = await rowOf(target);
     const forged = { ...original, detail: { n: 99, forged: true } };
-    const forgedHash = chainHash(original.prevHash, forged);
+    const forgedHash = chainHash(chain.key, original.alg, original.prevHash, forged);
     try {
       await withTriggerOff(() =>
         sql`UPDATE audit_log SET detail = ${JSON.stringify(forged.detail)}::jsonb, hash = ${forgedHash}
@@ -163,7 +168,7 @@ describe('with the trigger disabled (a superuser tampering)', () => {
       );
       // The forgery holds by itself: the entry's stored hash matches its new content and link.
       const stored = await rowOf(target);
-      expect(stored.hash).toBe(chainHash(stored.prevHash, stored));
+      expect(stored.hash).toBe(chainHash(chain.key, stored.alg, stored.prevHash, stored));
       // Only the successor, still linked to the old hash, gives it away.
       expect(await verify()).toMatchObject({ intact: false, firstBrokenId: next });
     } finally {
@@ -242,6 +247,7 @@ describe('production grants (docs/database-roles.md)', () => {
         await sql.raw(`SET LOCAL ROLE ${role}`).execute(trx);
         const { appendAudit } = await import('./audit.store.js');
         await appendAudit(
+          chain,
           trx,
           { actorId: null, action: 'test.as_app_role', targetType: 'system' },
           new Date(clock.now()),

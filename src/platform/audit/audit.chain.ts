@@ -1,10 +1,15 @@
 /**
- * The audit log's hash chain: each entry's hash is SHA-256 over the previous entry's hash and the
- * entry's canonical content, so changing, removing or reordering any entry breaks every link
- * after it. Canonical = JSON with object keys sorted at every depth (jsonb does not keep the
- * order keys were written in) and times as ISO strings with milliseconds.
+ * The audit log's hash chain: each entry's hash covers the previous entry's hash and the entry's
+ * canonical content, so changing, removing or reordering any entry breaks every link after it.
+ * Canonical = JSON with object keys sorted at every depth (jsonb does not keep the order keys
+ * were written in) and times as ISO strings with milliseconds.
+ *
+ * Entries are written keyed (`hmac-sha256`, a key derived from the master key that the database
+ * never holds), so whoever owns the table cannot recompute the chain after rewriting it. Entries
+ * written before issue 14 hold plain SHA-256 (`sha256`) and still verify: they are vouched for
+ * by the first keyed entry after them, whose MAC covers their last hash.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -30,9 +35,13 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** The hash an entry with this content must hold when it follows `prevHash`. */
-export function chainHash(prevHash: string, entry: ChainedContent): string {
-  const content = canonical({
+/** `sha256`: entries written before the chain was keyed; `hmac-sha256`: every new entry. */
+export type ChainAlg = 'sha256' | 'hmac-sha256';
+export const LEGACY_ALG: ChainAlg = 'sha256';
+export const KEYED_ALG: ChainAlg = 'hmac-sha256';
+
+function content(entry: ChainedContent): string {
+  return canonical({
     id: entry.id,
     at: entry.at.toISOString(),
     actorId: entry.actorId,
@@ -42,5 +51,29 @@ export function chainHash(prevHash: string, entry: ChainedContent): string {
     ip: entry.ip,
     detail: entry.detail,
   });
-  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+}
+
+/** The plain SHA-256 link of an entry written before the chain was keyed (verification only). */
+export function legacyChainHash(prevHash: string, entry: ChainedContent): string {
+  return createHash('sha256').update(prevHash).update('\n').update(content(entry)).digest('hex');
+}
+
+/** The keyed link: HMAC-SHA256 over the algorithm's name, `prevHash` and the content. */
+export function keyedChainHash(key: Buffer, prevHash: string, entry: ChainedContent): string {
+  return createHmac('sha256', key)
+    .update(`${KEYED_ALG}\n${prevHash}\n`)
+    .update(content(entry))
+    .digest('hex');
+}
+
+/** The hash an entry with this content and algorithm must hold when it follows `prevHash`. */
+export function chainHash(
+  key: Buffer,
+  alg: ChainAlg,
+  prevHash: string,
+  entry: ChainedContent,
+): string {
+  return alg === KEYED_ALG
+    ? keyedChainHash(key, prevHash, entry)
+    : legacyChainHash(prevHash, entry);
 }

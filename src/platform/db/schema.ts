@@ -109,8 +109,10 @@ export interface AuditLogTable {
   detail: ColumnType<Record<string, unknown>, string, never>;
   /** `hash` of the previous entry (64 zeros for the first). */
   prev_hash: string;
-  /** SHA-256 of `prev_hash` and this entry's canonical content. */
+  /** Link of `prev_hash` and this entry's canonical content, computed by `alg`. */
   hash: string;
+  /** `hmac-sha256` (keyed, every new entry) or `sha256` (entries from before migration 0008). */
+  alg: 'sha256' | 'hmac-sha256';
 }
 
 export interface Database extends ShopTables, PostTables {

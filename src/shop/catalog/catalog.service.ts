@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import type { Principal } from '../../access/policy.js';
-import { appendAudit } from '../../platform/audit/audit.store.js';
+import { type AuditChain, appendAudit } from '../../platform/audit/audit.store.js';
 import type { Db } from '../../platform/db/database.js';
 import { platformError } from '../../platform/errors.js';
 import { readImageUpload } from '../../platform/media/upload.js';
@@ -22,7 +22,7 @@ import {
   updateProduct,
 } from './catalog.store.js';
 
-type Deps = Pick<ShopDeps, 'db' | 'clock' | 'events'>;
+type Deps = Pick<ShopDeps, 'db' | 'clock' | 'events' | 'audit'>;
 type MediaDeps = Deps & Pick<ShopDeps, 'media'>;
 
 /** The admin making the change, as the audit entry and the security event name them. */
@@ -46,6 +46,7 @@ export function productView(p: Product) {
 }
 
 function audit(
+  chain: AuditChain,
   trx: Db,
   by: CatalogActor,
   action: string,
@@ -54,7 +55,7 @@ function audit(
   now: Date,
 ): Promise<string> {
   const entry = { actorId: by.principal.userId, targetType: 'product', targetId, ip: by.ip };
-  return appendAudit(trx, { ...entry, action, detail }, now);
+  return appendAudit(chain, trx, { ...entry, action, detail }, now);
 }
 
 /** Raises `admin_action` for an audit entry that has committed. */
@@ -76,7 +77,7 @@ export async function createProduct(
     const now = new Date(deps.clock.now());
     const created = await insertProduct(trx, uuidv7(), body, now);
     const detail = { name: created.name, priceCents: body.priceCents, stock: body.stock };
-    await audit(trx, by, 'shop.product.created', created.id, detail, now);
+    await audit(deps.audit, trx, by, 'shop.product.created', created.id, detail, now);
     return created;
   });
   await recordAdminAction(deps, by, 'shop.product.created', product.id);
@@ -118,7 +119,7 @@ export async function patchProduct(
     if (detail.fields.length === 0) return { product: before, changed: false };
     const after = await updateProduct(trx, id, patch, now);
     if (!after) throw platformError('not_found');
-    await audit(trx, by, 'shop.product.updated', id, detail, now);
+    await audit(deps.audit, trx, by, 'shop.product.updated', id, detail, now);
     return { product: after, changed: true };
   });
   if (changed) await recordAdminAction(deps, by, 'shop.product.updated', id);
@@ -132,7 +133,7 @@ export async function removeProduct(deps: MediaDeps, by: CatalogActor, id: strin
     const before = await findLiveProductForUpdate(trx, id);
     if (!before) throw platformError('not_found');
     await softDeleteProduct(trx, id, now);
-    await audit(trx, by, 'shop.product.deleted', id, { name: before.name }, now);
+    await audit(deps.audit, trx, by, 'shop.product.deleted', id, { name: before.name }, now);
     return before.image_url;
   });
   await recordAdminAction(deps, by, 'shop.product.deleted', id);
@@ -161,7 +162,7 @@ export async function setProductImage(
       if (!before) return undefined;
       const product = await setImage(trx, id, url, now);
       const detail = { from: before.image_url, to: url };
-      await audit(trx, by, 'shop.product.image_replaced', id, detail, now);
+      await audit(deps.audit, trx, by, 'shop.product.image_replaced', id, detail, now);
       return { product, previous: before.image_url };
     })
     .catch(async (err: unknown) => {

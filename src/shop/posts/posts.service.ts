@@ -13,7 +13,7 @@ import type { CommentRow, PostRow } from './posts.tables.js';
 import { hasText, sanitizeContent } from './sanitize.js';
 
 type Deps = Pick<ShopDeps, 'db' | 'clock'>;
-type RemovalDeps = Pick<ShopDeps, 'db' | 'clock' | 'events'>;
+type RemovalDeps = Pick<ShopDeps, 'db' | 'clock' | 'events' | 'audit'>;
 
 export function toPostView(row: PostRow): Post {
   return {
@@ -124,7 +124,7 @@ async function remove(
         ip: by.ip,
         detail: { authorId: target.authorId, as },
       };
-      await appendAudit(trx, entry, new Date(deps.clock.now()));
+      await appendAudit(deps.audit, trx, entry, new Date(deps.clock.now()));
     }
     await del(trx, target.id);
     return target.authorId === by.principal.userId ? null : target;
