@@ -9,7 +9,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
-import { installAccessPolicy } from './access/policy.js';
+import { installAccessPolicy, markScopePublic } from './access/policy.js';
 import { auditRoutes } from './admin/audit/audit.routes.js';
 import { securityEventRoutes } from './admin/security-events.routes.js';
 import { adminUserRoutes } from './admin/users/admin-users.routes.js';
@@ -181,7 +181,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // --- monitoring (issue 5): load shedding, GET /metrics, alert webhook, 401/403 bursts ---
   await installMonitoring(app, { config, state: deps.state, pool, events, revocations });
   // --- end monitoring ---
-  await registerOpenApi(app, config.publicUrl);
+  await registerOpenApi(app, config.publicUrl, markScopePublic);
 
   const sessionDeps: SessionDeps = {
     db: deps.db,

@@ -6,9 +6,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
-import { markScopePublic } from '../access/policy.js';
 
-export async function registerOpenApi(app: FastifyInstance, publicUrl: string): Promise<void> {
+/**
+ * Registers the document and its viewer. `declareAccess` gives their routes an access
+ * declaration (the caller passes access's `markScopePublic`): the platform knows no policy.
+ */
+export async function registerOpenApi(
+  app: FastifyInstance,
+  publicUrl: string,
+  declareAccess: (scope: FastifyInstance) => void,
+): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -27,7 +34,7 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
   });
 
   await app.register(async (scope) => {
-    markScopePublic(scope);
+    declareAccess(scope);
     // The viewer is a page for browsers: it gets the page headers and CSP (security-headers.ts).
     scope.addHook('onRoute', (route) => {
       if (route.url.startsWith('/docs')) route.config = { ...route.config, page: true };

@@ -1,6 +1,11 @@
 /** Row types of the shop's tables (migrations/0005_shop.ts); part of the one `Database` interface. */
 import type { ColumnType } from 'kysely';
 
+// The shop's tables join the platform's `Database` from here: the platform never imports the shop.
+declare module '../platform/db/schema.js' {
+  interface Database extends ShopTables {}
+}
+
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** `bigint` cents: parsed to a JS number by both drivers (amounts stay far below 2^53). */
 type Cents = ColumnType<number, number, number>;

@@ -1,7 +1,5 @@
 /** Row types for every table; Kysely derives query types from this one interface. */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { PostTables } from '../../shop/posts/posts.tables.js';
-import type { ShopTables } from '../../shop/shop.tables.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -115,7 +113,11 @@ export interface AuditLogTable {
   alg: 'sha256' | 'hmac-sha256';
 }
 
-export interface Database extends ShopTables, PostTables {
+/**
+ * The platform's tables. Each capability adds its own to this interface where it declares them
+ * (`declare module` in its `*.tables.ts`), so the platform never imports a capability.
+ */
+export interface Database {
   users: UsersTable;
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;

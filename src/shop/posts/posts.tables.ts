@@ -1,6 +1,11 @@
 /** Row types of posts and comments (migrations/0006_posts.ts); part of the `Database` interface. */
 import type { ColumnType, Selectable } from 'kysely';
 
+// Posts and comments join the platform's `Database` from here: the platform never imports them.
+declare module '../../platform/db/schema.js' {
+  interface Database extends PostTables {}
+}
+
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
