@@ -17,9 +17,11 @@ export const platformErrors = {
   https_required: { status: 403, title: 'HTTPS is required' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
   internal_error: { status: 500, title: 'Internal error' },
   overloaded: { status: 503, title: 'The server is busy, retry shortly' },
   service_unavailable: { status: 503, title: 'The service is not available' },
@@ -71,15 +73,20 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): void {
-  const body: Problem = {
+/** The problem+json body of `err`, filed under `requestId`. */
+export function problemBody(err: AppError, requestId: string): Problem {
+  return {
     ...err.extra,
     type: `${PROBLEM_TYPE_BASE}${err.code}`,
     title: err.title,
     status: err.status,
     code: err.code,
-    requestId: String(request.id),
+    requestId,
   };
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): void {
+  const body = problemBody(err, String(request.id));
   reply
     .code(err.status)
     .headers(err.headers)
@@ -107,9 +114,36 @@ function validationErrors(err: FastifyError): { path: string; message: string }[
   return out;
 }
 
+/**
+ * A schema check may name the problem its failure answers instead of `validation_failed`: a
+ * custom issue with `params: { problem: { code, status, title, extra } }` (a too-long password
+ * is 400 `weak_password`, auth/passwords/password-field.ts). Client errors (4xx) only.
+ */
+function namedProblem(err: FastifyError): AppError | undefined {
+  for (const v of (err.validation ?? []) as { params?: { params?: { problem?: unknown } } }[]) {
+    const p = v.params?.params?.problem as
+      | { code?: unknown; status?: unknown; title?: unknown; extra?: unknown }
+      | undefined;
+    if (
+      p &&
+      typeof p.code === 'string' &&
+      typeof p.status === 'number' &&
+      p.status >= 400 &&
+      p.status < 500 &&
+      typeof p.title === 'string'
+    ) {
+      const extra = typeof p.extra === 'object' && p.extra !== null ? p.extra : {};
+      return new AppError(p.code, p.status, p.title, { ...extra });
+    }
+  }
+  return undefined;
+}
+
 /** Maps Fastify's own error codes to ours; classification is by `code`, never by message. */
 function fromFastifyError(err: FastifyError): AppError | undefined {
   if (err.validation) {
+    const named = namedProblem(err);
+    if (named) return named;
     return platformError('validation_failed', { errors: validationErrors(err) });
   }
   switch (err.code) {

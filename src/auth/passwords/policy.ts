@@ -60,6 +60,18 @@ export function codePointLength(s: string): number {
   return n;
 }
 
+/**
+ * Whether a password is over the maximum (256 code points after NFKC), decided without costly
+ * work: anything over 16 UTF-16 units per code point is too long before it is even normalized.
+ */
+export function isTooLongPassword(raw: string): boolean {
+  if (raw.length > MAX_RAW_UTF16_UNITS) return true;
+  // NFKC may expand (one ligature becomes up to 18 code points): count after it.
+  return codePointLength(normalizePassword(raw)) > MAX_PASSWORD_CODE_POINTS;
+}
+
+export const TOO_LONG_SUGGESTION = `Use at most ${MAX_PASSWORD_CODE_POINTS} characters.`;
+
 function firstCodePoints(s: string, count: number): string {
   let end = 0;
   let n = 0;
