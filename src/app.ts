@@ -38,7 +38,7 @@ import { type Clock, systemClock } from './platform/clock.js';
 import { deriveKey } from './platform/crypto.js';
 import type { Db } from './platform/db/database.js';
 import { installErrorHandling } from './platform/errors.js';
-import { createHashPool } from './platform/hash-pool.js';
+import { createHashPool, type HashPool } from './platform/hash-pool.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installHttpHardening } from './platform/http-hardening.js';
 import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
@@ -75,6 +75,8 @@ export interface AppDeps {
   readonly argon2?: Argon2Params;
   /** Overrides the mailer the config names (SMTP or the dev outbox). */
   readonly mailer?: Mailer;
+  /** Overrides the hash pool built from `config.hashing` (tests watch its counters). */
+  readonly hashPool?: HashPool;
 }
 
 export type App = FastifyInstance;
@@ -151,7 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await startAuditChain(audit, deps.db, new Date(clock.now()));
   const tokens = new AccessTokens(ring, config.jwt, clock, revocations);
   const events = new SecurityEvents(deps.db);
-  const pool = createHashPool(config.hashing);
+  const pool = deps.hashPool ?? createHashPool(config.hashing);
   const hasher = await createPasswordHasher(deps.argon2 ?? config.argon2, pool);
   const policy = await createPasswordPolicy(config.password);
   const mailer =

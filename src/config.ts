@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   ARGON2_PARALLELISM: int(1, 16).default(1),
   HASH_CONCURRENCY: int(1, 256).optional(),
   HASH_QUEUE: int(0, 10000).default(32),
+  HASH_PER_ACCOUNT: int(1, 64).default(1),
   PASSWORD_MIN_LENGTH: int(8, 256).default(15),
   PASSWORD_BLOCKLIST_FILE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
@@ -140,7 +141,12 @@ export interface Config {
     readonly timeCost: number;
     readonly parallelism: number;
   };
-  readonly hashing: { readonly concurrency: number; readonly queue: number };
+  readonly hashing: {
+    readonly concurrency: number;
+    readonly queue: number;
+    /** Hash-pool places one account may hold in authenticated operations (password change). */
+    readonly perOwner: number;
+  };
   readonly password: { readonly minLength: number; readonly blocklistFile: string | undefined };
   readonly shutdownTimeoutMs: number;
   /** `@fastify/under-pressure` thresholds; 0 turns a check off. */
@@ -325,7 +331,11 @@ export function loadConfig(env: Env = process.env): Config {
       timeCost: e.ARGON2_ITERATIONS,
       parallelism: e.ARGON2_PARALLELISM,
     },
-    hashing: { concurrency: e.HASH_CONCURRENCY ?? cpus().length, queue: e.HASH_QUEUE },
+    hashing: {
+      concurrency: e.HASH_CONCURRENCY ?? cpus().length,
+      queue: e.HASH_QUEUE,
+      perOwner: e.HASH_PER_ACCOUNT,
+    },
     password: { minLength: e.PASSWORD_MIN_LENGTH, blocklistFile: e.PASSWORD_BLOCKLIST_FILE },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     loadShedding: {

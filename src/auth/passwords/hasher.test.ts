@@ -24,6 +24,7 @@ function countingPool(): HashPool & { runs: number } {
     get queued() {
       return pool.queued;
     },
+    heldBy: (owner: string) => pool.heldBy(owner),
   };
   return counted;
 }

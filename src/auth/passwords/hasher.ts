@@ -22,8 +22,11 @@ export interface VerifyResult {
 }
 
 export interface PasswordHasher {
-  /** Hashes an (already NFKC-normalized) password with argon2id and the configured parameters. */
-  hash(password: string): Promise<string>;
+  /**
+   * Hashes an (already NFKC-normalized) password with argon2id and the configured parameters.
+   * `options.owner` caps the pool places one account holds (hash-pool.ts).
+   */
+  hash(password: string, options?: HashPoolRunOptions): Promise<string>;
   /** Whether the hash pool would take a verify now; false means it would answer `overloaded`. */
   hasRoom(options?: HashPoolRunOptions): boolean;
   /**
@@ -119,8 +122,8 @@ export async function createPasswordHasher(
 
   return {
     hasRoom: (run) => pool.hasRoom(run),
-    hash(password) {
-      return pool.run(() => argon2.hash(password, options));
+    hash(password, run) {
+      return pool.run(() => argon2.hash(password, options), run);
     },
     verify(stored, password, run) {
       return verifyWith(stored, password, (task) => pool.run(task, run));
