@@ -29,7 +29,7 @@ import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher
 import { createPasswordPolicy } from './auth/passwords/policy.js';
 import { Revocations } from './auth/sessions/revocations.js';
 import { sessionRoutes } from './auth/sessions/sessions.routes.js';
-import type { SessionDeps } from './auth/sessions/sessions.service.js';
+import { endUserSessions, type SessionDeps } from './auth/sessions/sessions.service.js';
 import { AccessTokens } from './auth/tokens/access-tokens.js';
 import { bearerAuthenticator } from './auth/tokens/token-gate.js';
 import type { Config } from './config.js';
@@ -243,7 +243,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(
     accountRoutes(accountDeps, sessionDeps, abuseDeps, { tokens: mfaTokens, deps: mfaDeps }),
   );
-  await routes.register(mfaRoutes(mfaDeps));
+  await routes.register(mfaRoutes(mfaDeps, (userId) => endUserSessions(sessionDeps, userId)));
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
   const media = createMediaStore(config.dataDir);

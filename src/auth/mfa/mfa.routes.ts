@@ -15,7 +15,12 @@ import {
   setupTotp,
 } from './mfa.service.js';
 
-export function mfaRoutes(deps: MfaDeps) {
+/**
+ * `endSessions` ends every session of a user everywhere (sessions.service): removing MFA signs
+ * every session out, the caller's too, because their access tokens say `amr: otp` and would keep
+ * admin powers until they expire (issue 14). The next login is with the password alone.
+ */
+export function mfaRoutes(deps: MfaDeps, endSessions: (userId: string) => Promise<unknown>) {
   const recentAuth = requireRecentAuth(deps.clock);
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
@@ -60,10 +65,19 @@ export function mfaRoutes(deps: MfaDeps) {
       {
         config: { access: 'authenticated' },
         preHandler: [recentAuth],
-        schema: { tags, security, body: CodeBody },
+        schema: {
+          tags,
+          security,
+          description:
+            'Turns MFA off (recent login and a code required) and ends every session of the ' +
+            'account, this one too: tokens that passed MFA stop working at once; log in again.',
+          body: CodeBody,
+        },
       },
       async (request, reply) => {
-        await removeTotp(deps, request.log, await caller(request), request.body.code);
+        const user = await caller(request);
+        await removeTotp(deps, request.log, user, request.body.code);
+        await endSessions(user.id);
         return reply.code(204).send();
       },
     );

@@ -148,9 +148,11 @@ export async function confirmTotp(
       throw mfaError('invalid_mfa_code');
   });
   const { codes, hashes } = newCodes(deps);
-  await auditedChange(deps, user, 'account.mfa_enabled', (trx, now) =>
-    activateTotp(trx, user.id, hashes, now),
-  );
+  // Only the secret the code was checked against: a setup that raced this confirm replaced it.
+  await auditedChange(deps, user, 'account.mfa_enabled', async (trx, now) => {
+    if (!(await activateTotp(trx, user.id, pending, hashes, now)))
+      throw mfaError('mfa_setup_required');
+  });
   notify(deps, log, user, 'Two-factor sign-in (TOTP) was turned on for your account.');
   return codes;
 }

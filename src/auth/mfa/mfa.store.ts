@@ -32,26 +32,33 @@ export async function acceptStep(db: Db, userId: string, step: number): Promise<
 }
 
 /**
- * Turns MFA on with the pending secret and replaces the recovery codes. Run inside the caller's
+ * Turns MFA on with the pending secret the code was checked against (`verifiedSealed`) and
+ * replaces the recovery codes; false, changing nothing, when the pending secret is another one
+ * by now (a second setup raced the confirm) or MFA is already on. Run inside the caller's
  * transaction, so the audit entry commits with it.
  */
 export async function activateTotp(
   trx: Db,
   userId: string,
+  verifiedSealed: string,
   codeHashes: string[],
   now: Date,
-): Promise<void> {
-  await trx
+): Promise<boolean> {
+  const result = await trx
     .updateTable('users')
-    .set((eb) => ({
-      totp_secret_sealed: eb.ref('totp_pending_sealed'),
+    .set({
+      totp_secret_sealed: verifiedSealed,
       totp_pending_sealed: null,
       mfa_enabled: true,
       updated_at: now,
-    }))
+    })
     .where('id', '=', userId)
-    .execute();
+    .where('totp_pending_sealed', '=', verifiedSealed)
+    .where('mfa_enabled', '=', false)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) return false;
   await replaceRecoveryCodes(trx, userId, codeHashes, now);
+  return true;
 }
 
 /** Replaces every recovery code of the user; run inside the caller's transaction. */
