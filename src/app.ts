@@ -178,7 +178,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const authenticate = bearerAuthenticator(tokens);
   // Order matters: the global limit's hook is added after the gate's, so it runs first.
   installAccessPolicy(app, authenticate);
-  const limits = createRateLimits(config, deps.state, app.log);
+  const stateKeyKey = deriveKey(masterKey, 'state-keys');
+  const limits = createRateLimits(config, deps.state, app.log, stateKeyKey);
   installGlobalRateLimit(app, limits);
   // --- monitoring (issue 5): load shedding, GET /metrics, alert webhook, 401/403 bursts ---
   await installMonitoring(app, { config, state: deps.state, pool, events, revocations });
@@ -221,6 +222,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     limits,
     throttle: new LoginThrottle(limits, config, events),
     deviceKey: deriveKey(masterKey, 'device-cookie'),
+    stateKeyKey,
   };
   const mfaDeps: MfaDeps = {
     db: deps.db,

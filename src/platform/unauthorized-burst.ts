@@ -19,8 +19,11 @@ export interface BurstAccount {
    * validation), so read it defensively.
    */
   key(request: FastifyRequest): string | undefined;
-  /** The user behind `key`, for the event; called only when an event is raised. */
-  userId?(key: string): Promise<string | undefined>;
+  /**
+   * The user behind `key` (which may be a keyed hash, so the request is passed too), for the
+   * event; called only when an event is raised.
+   */
+  userId?(key: string, request: FastifyRequest): Promise<string | undefined>;
 }
 
 declare module 'fastify' {
@@ -103,7 +106,7 @@ function accountOf(
   const named = request.routeOptions.config.burstAccount;
   const key = named?.key(request);
   // Its own namespace: a route's key (an email) never collides with a user id.
-  if (named && key) return { key: `name:${key}`, userId: async () => named.userId?.(key) };
+  if (named && key) return { key: `name:${key}`, userId: async () => named.userId?.(key, request) };
   const principal = request.principal?.userId;
   if (principal) return { key: `user:${principal}`, userId: async () => principal };
   return undefined;

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
+import { hmacBase64url } from '../../platform/crypto.js';
 import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
 import type { SheddingExemption } from '../../platform/load-shedding.js';
@@ -60,6 +61,8 @@ export interface AbuseDeps {
   readonly throttle: LoginThrottle;
   /** Key for device cookies (derived from the master key, so every instance agrees). */
   readonly deviceKey: Buffer;
+  /** Keys the hash an address is counted under in shared state (no address in clear). */
+  readonly stateKeyKey: Buffer;
 }
 
 export interface MfaLogin {
@@ -104,12 +107,22 @@ export function accountRoutes(
    * Refused logins count against the account they name, as the throttle keys it, so a burst on
    * one account from many addresses raises a security event (issue 5).
    */
+  const burstEmail = (request: FastifyRequest) => {
+    const email = (request.body as { email?: unknown } | undefined)?.email;
+    return typeof email === 'string' && email.length <= 320 ? loginAccountKey(email) : undefined;
+  };
   const loginBurst: BurstAccount = {
+    // Counted in shared state under a keyed hash of the address, never the address itself.
     key: (request) => {
-      const email = (request.body as { email?: unknown } | undefined)?.email;
-      return typeof email === 'string' && email.length <= 320 ? loginAccountKey(email) : undefined;
+      const accountKey = burstEmail(request);
+      return accountKey === undefined ? undefined : hmacBase64url(abuse.stateKeyKey, accountKey);
     },
-    userId: async (key) => (await findUserByEmailKey(accounts.db, key))?.id,
+    userId: async (_key, request) => {
+      const accountKey = burstEmail(request);
+      return accountKey === undefined
+        ? undefined
+        : (await findUserByEmailKey(accounts.db, accountKey))?.id;
+    },
   };
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();

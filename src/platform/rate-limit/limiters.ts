@@ -10,6 +10,7 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
+import { hmacBase64url } from '../crypto.js';
 import { AppError, platformErrors } from '../errors.js';
 import type { SharedState } from '../state/shared-state.js';
 
@@ -166,5 +167,25 @@ export function createLimiter(
       const res = await limiter.get(key);
       return res && res.consumedPoints > spec.points ? res.msBeforeNext : 0;
     },
+  };
+}
+
+/**
+ * The same limiter with every key replaced by a keyed hash (HMAC-SHA256 under `key`) before it
+ * reaches shared state: for limiters whose keys name people (email addresses), so Redis, its
+ * dumps and its monitors hold no address in clear (issue 14). Callers keep passing plain keys.
+ */
+export function withHashedKeys(limiter: Limiter, key: Buffer): Limiter {
+  const h = (value: string) => hmacBase64url(key, value);
+  return {
+    spec: limiter.spec,
+    consume: (k, points) => limiter.consume(h(k), points),
+    check: (k) => limiter.check(h(k)),
+    penalize: (k) => limiter.penalize(h(k)),
+    refund: (k) => limiter.refund(h(k)),
+    reset: (k) => limiter.reset(h(k)),
+    claim: (k, seconds) => limiter.claim(h(k), seconds),
+    block: (k, seconds) => limiter.block(h(k), seconds),
+    blockedFor: (k) => limiter.blockedFor(h(k)),
   };
 }

@@ -11,7 +11,7 @@ import type {
 import type { Config } from '../../config.js';
 import type { SharedState } from '../state/shared-state.js';
 import { clientKey } from './client-key.js';
-import { createLimiter, type Limiter } from './limiters.js';
+import { createLimiter, type Limiter, withHashedKeys } from './limiters.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -40,24 +40,36 @@ export interface RateLimits {
   readonly content: Limiter;
 }
 
+/**
+ * `stateKeyKey` keys the hash that limiters keyed by an email address store their keys under
+ * (derived from the master key, so every instance agrees): no address in clear in Redis.
+ */
 export function createRateLimits(
   config: Config,
   state: SharedState,
   log: FastifyBaseLogger,
+  stateKeyKey: Buffer,
 ): RateLimits {
   const l = config.rateLimits;
   const make = (name: string, points: number, durationSeconds: number) =>
     createLimiter(state, { name, points, durationSeconds }, log);
+  /** A limiter whose keys hold an email address. */
+  const personal = (name: string, points: number, durationSeconds: number) =>
+    withHashedKeys(make(name, points, durationSeconds), stateKeyKey);
   return {
     global: make('global', l.globalPerMinute, 60),
     loginIp: make('login-ip', l.loginIpFailures, l.loginIpWindowSeconds),
     // Consecutive failures per account: a long window, reset by a successful login.
-    loginAccount: make('login-account', 1_000_000, 86_400),
-    loginAccountBlock: make('login-account-block', 1, 86_400),
-    loginIpAccount: make('login-ip-account', l.loginAccountFreeFailures, l.loginIpWindowSeconds),
+    loginAccount: personal('login-account', 1_000_000, 86_400),
+    loginAccountBlock: personal('login-account-block', 1, 86_400),
+    loginIpAccount: personal(
+      'login-ip-account',
+      l.loginAccountFreeFailures,
+      l.loginIpWindowSeconds,
+    ),
     register: make('register', l.registerPerHour, 3600),
     forgot: make('forgot', l.forgotPerHour, 3600),
-    forgotMails: make('forgot-mails', l.forgotMailsPerAccountHour, 3600),
+    forgotMails: personal('forgot-mails', l.forgotMailsPerAccountHour, 3600),
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
     mfaCodes: make('mfa-codes', l.mfaCodes, l.mfaWindowSeconds),
