@@ -44,6 +44,7 @@ import { installHttpHardening } from './platform/http-hardening.js';
 import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
+import { createDecodeQueue, type DecodeQueue } from './platform/media/decode-queue.js';
 import { mediaRoutes } from './platform/media/media.routes.js';
 import { createMediaStore } from './platform/media/media.store.js';
 import { indexRouteMethods } from './platform/method-not-allowed.js';
@@ -75,6 +76,8 @@ export interface AppDeps {
   readonly argon2?: Argon2Params;
   /** Overrides the mailer the config names (SMTP or the dev outbox). */
   readonly mailer?: Mailer;
+  /** Overrides the bounded image decode queue (tests fill it and count its decodes). */
+  readonly imageDecodes?: DecodeQueue;
   /** Overrides the hash pool built from `config.hashing` (tests watch its counters). */
   readonly hashPool?: HashPool;
 }
@@ -249,12 +252,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
   const media = createMediaStore(config.dataDir);
+  const imageDecodes = deps.imageDecodes ?? createDecodeQueue();
   await routes.register(mediaRoutes(media));
-  await routes.register(userRoutes({ db: deps.db, clock, media, uploadLimit: limits.uploads }));
+  await routes.register(
+    userRoutes({ db: deps.db, clock, media, imageDecodes, uploadLimit: limits.uploads }),
+  );
   await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
   await routes.register(auditRoutes(deps.db, audit));
   await routes.register(securityEventRoutes(deps.db));
-  const shopDeps: ShopDeps = { db: deps.db, clock, config, media, events, limits, audit };
+  const shopDeps: ShopDeps = {
+    db: deps.db,
+    clock,
+    config,
+    media,
+    imageDecodes,
+    events,
+    limits,
+    audit,
+  };
   await routes.register(shopRoutes(shopDeps));
   await routes.register(postRoutes(shopDeps));
 

@@ -10,6 +10,7 @@ import { toSelfView, UserSelfView } from '../auth/accounts/accounts.schemas.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import { platformError } from '../platform/errors.js';
+import type { DecodeQueue } from '../platform/media/decode-queue.js';
 import type { MediaStore } from '../platform/media/media.store.js';
 import { readImageUpload, UPLOAD_BODY_LIMIT, uploadRoutes } from '../platform/media/upload.js';
 import type { Limiter } from '../platform/rate-limit/limiters.js';
@@ -20,6 +21,7 @@ export interface UserDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly media: MediaStore;
+  readonly imageDecodes: DecodeQueue;
   /** Uploads per account: each one is a decode and a re-encode. */
   readonly uploadLimit: Limiter;
 }
@@ -72,7 +74,7 @@ export function userRoutes(deps: UserDeps) {
         },
         async (request) => {
           const { userId } = principalOf(request);
-          const webp = await readImageUpload(request);
+          const webp = await readImageUpload(request, deps.imageDecodes);
           const path = await deps.media.save(webp);
           const before = await liveUser(userId);
           if (!before) {

@@ -2,6 +2,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { platformError } from '../errors.js';
+import type { DecodeQueue } from './decode-queue.js';
 import { MAX_UPLOAD_BYTES, toSafeWebp } from './images.js';
 
 /** Route options for an upload route: a body limit that fits the file and its multipart framing. */
@@ -47,9 +48,13 @@ export async function uploadRoutes(
 /**
  * Returns the upload's re-encoded WebP bytes. Not multipart: 415; no file in `file`, or a text
  * field or a file under another name instead: 400 `validation_failed` naming `body.file`; a second
- * part: 413; over 5 MiB: 413 (the stream is cut there, never buffered past it).
+ * part: 413; over 5 MiB: 413 (the stream is cut there, never buffered past it); decode queue
+ * full: 503 `overloaded`.
  */
-export async function readImageUpload(request: FastifyRequest): Promise<Buffer> {
+export async function readImageUpload(
+  request: FastifyRequest,
+  decodes: DecodeQueue,
+): Promise<Buffer> {
   if (!request.isMultipart()) throw platformError('unsupported_media_type');
   let bytes: Buffer | undefined;
   // Every part is read, so a second file or a text field is refused rather than ignored; the
@@ -63,5 +68,5 @@ export async function readImageUpload(request: FastifyRequest): Promise<Buffer> 
     bytes = await part.toBuffer();
   }
   if (!bytes) throw fileRequired();
-  return toSafeWebp(bytes);
+  return toSafeWebp(bytes, decodes);
 }

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { platformError } from '../../platform/errors.js';
 import { UPLOAD_BODY_LIMIT, uploadRoutes } from '../../platform/media/upload.js';
+import { perUser } from '../../platform/rate-limit/rate-limits.js';
 import type { ShopDeps } from '../shop.routes.js';
 import { IdParams, PageQuery, toPage } from '../shop.schemas.js';
 import { ProductBody, ProductList, ProductPatch, ProductView } from './catalog.schemas.js';
@@ -91,6 +92,8 @@ export function catalogRoutes(deps: ShopDeps) {
         '/products/:id/image',
         {
           config: admin,
+          // Counted per account like every upload: each one is a decode and a re-encode.
+          preHandler: [perUser(deps.limits.uploads)],
           bodyLimit: UPLOAD_BODY_LIMIT,
           schema: { tags, params: IdParams, response: { 200: ProductView } },
         },

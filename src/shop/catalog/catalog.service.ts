@@ -23,7 +23,7 @@ import {
 } from './catalog.store.js';
 
 type Deps = Pick<ShopDeps, 'db' | 'clock' | 'events' | 'audit'>;
-type MediaDeps = Deps & Pick<ShopDeps, 'media'>;
+type MediaDeps = Deps & Pick<ShopDeps, 'media' | 'imageDecodes'>;
 
 /** The admin making the change, as the audit entry and the security event name them. */
 export interface CatalogActor {
@@ -152,7 +152,7 @@ export async function setProductImage(
   id: string,
 ) {
   if (!(await findProduct(deps.db, id))) throw platformError('not_found');
-  const webp = await readImageUpload(request);
+  const webp = await readImageUpload(request, deps.imageDecodes);
   const url = await deps.media.save(webp);
   const replaced = await deps.db
     .transaction()
