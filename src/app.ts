@@ -33,6 +33,8 @@ import { endUserSessions, type SessionDeps } from './auth/sessions/sessions.serv
 import { AccessTokens } from './auth/tokens/access-tokens.js';
 import { bearerAuthenticator } from './auth/tokens/token-gate.js';
 import type { Config } from './config.js';
+import { startPruner } from './platform/retention/pruner.js';
+import { retentionTasks } from './platform/retention/retention.tasks.js';
 import { type AuditChain, startAuditChain } from './platform/audit/audit.store.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import { deriveKey } from './platform/crypto.js';
@@ -272,6 +274,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   };
   await routes.register(shopRoutes(shopDeps));
   await routes.register(postRoutes(shopDeps));
+
+  // Retention (issue 14): every instance prunes in small SKIP LOCKED batches; never the audit log.
+  const pruner = startPruner({
+    db: deps.db,
+    clock,
+    tasks: retentionTasks(config.retention),
+    intervalMs: config.retention.intervalSeconds * 1000,
+    limits: { batchSize: config.retention.batchSize, batches: config.retention.batchesPerTick },
+    log: app.log,
+  });
+  app.addHook('onClose', () => pruner.stop());
 
   return app;
 }

@@ -86,6 +86,13 @@ const EnvSchema = z.object({
   RATE_LIMIT_MFA_CODES: int(1, 1000).default(10),
   RATE_LIMIT_MFA_WINDOW_SECONDS: int(1, 86400).default(900),
   DEV_INSECURE_COOKIES: bool.optional(),
+  RETENTION_INTERVAL_SECONDS: int(0, 86400).default(600),
+  RETENTION_BATCH_SIZE: int(1, 10000).default(500),
+  RETENTION_BATCHES_PER_TICK: int(1, 1000).default(4),
+  RETENTION_SESSIONS_DAYS: int(1, 3650).default(30),
+  RETENTION_ONE_TIME_TOKENS_DAYS: int(1, 3650).default(7),
+  RETENTION_IDEMPOTENCY_HOURS: int(1, 87600).default(24),
+  RETENTION_SECURITY_EVENTS_DAYS: int(1, 3650).default(90),
 });
 
 export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
@@ -174,6 +181,17 @@ export interface Config {
     readonly mfaWindowSeconds: number;
   };
   readonly oauthProviders: readonly OAuthProviderConfig[];
+  /** Pruning of ended sessions, used tokens, old events; erasure of deleted accounts' traces. */
+  readonly retention: {
+    /** 0: no timer (the pruner still exists for tests and tools). */
+    readonly intervalSeconds: number;
+    readonly batchSize: number;
+    readonly batchesPerTick: number;
+    readonly sessionsDays: number;
+    readonly oneTimeTokensDays: number;
+    readonly idempotencyHours: number;
+    readonly securityEventsDays: number;
+  };
 }
 
 /** Raised at boot; its message names every bad variable and never includes a value. */
@@ -359,6 +377,15 @@ export function loadConfig(env: Env = process.env): Config {
       mfaWindowSeconds: e.RATE_LIMIT_MFA_WINDOW_SECONDS,
     },
     oauthProviders,
+    retention: {
+      intervalSeconds: e.RETENTION_INTERVAL_SECONDS,
+      batchSize: e.RETENTION_BATCH_SIZE,
+      batchesPerTick: e.RETENTION_BATCHES_PER_TICK,
+      sessionsDays: e.RETENTION_SESSIONS_DAYS,
+      oneTimeTokensDays: e.RETENTION_ONE_TIME_TOKENS_DAYS,
+      idempotencyHours: e.RETENTION_IDEMPOTENCY_HOURS,
+      securityEventsDays: e.RETENTION_SECURITY_EVENTS_DAYS,
+    },
   };
   return deepFreeze(config);
 }

@@ -1,6 +1,7 @@
 /** Account administration queries. Deleted accounts (tombstones) are invisible here. */
 import type { Db } from '../../platform/db/database.js';
 import type { User } from '../../platform/db/schema.js';
+import { eraseUserTraces } from '../../platform/retention/erasure.js';
 
 /** Escapes LIKE's wildcards so a search for `50%_off` matches that text only. */
 function likePattern(text: string): string {
@@ -82,6 +83,7 @@ export async function tombstoneUser(trx: Db, id: string, now: Date): Promise<voi
     })
     .where('id', '=', id)
     .execute();
-  await trx.deleteFrom('one_time_tokens').where('user_id', '=', id).execute();
   await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', id).execute();
+  // Sessions' addresses and user agents, security events' addresses and detail, one-time tokens.
+  await eraseUserTraces(trx, id);
 }
