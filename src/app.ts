@@ -62,7 +62,8 @@ import { SecurityEvents } from './platform/security-events.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
 import { postRoutes } from './shop/posts/posts.routes.js';
-import { type ShopDeps, shopRoutes } from './shop/shop.routes.js';
+import type { ShopDeps } from './shop/shop.deps.js';
+import { shopRoutes } from './shop/shop.routes.js';
 import { userRoutes } from './users/users.routes.js';
 
 export const BODY_LIMIT = 1024 * 1024;

@@ -57,6 +57,53 @@ function layeringViolations(root: string, files: Map<string, string>): string[] 
   return violations;
 }
 
+/** One import circle per strongly connected group of files (each listed once, sorted). */
+function importCircles(root: string, files: Map<string, string>): string[] {
+  const graph = new Map<string, string[]>();
+  for (const [file, source] of files) {
+    const from = relative(root, file).split(sep).join(posix.sep);
+    const targets = importsOf(source)
+      .filter((specifier) => specifier.startsWith('.'))
+      .map((specifier) =>
+        posix.normalize(posix.join(posix.dirname(from), specifier)).replace(/\.js$/, '.ts'),
+      );
+    graph.set(from, targets);
+  }
+  // Tarjan's strongly connected components; a component of two or more files is a circle.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[] = [];
+  const visit = (node: string): void => {
+    index.set(node, index.size);
+    low.set(node, index.get(node) ?? 0);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue; // a package or a file outside the set
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node) ?? 0, low.get(next) ?? 0));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node) ?? 0, index.get(next) ?? 0));
+      }
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const group: string[] = [];
+    let member: string | undefined;
+    do {
+      member = stack.pop();
+      if (member === undefined) break;
+      onStack.delete(member);
+      group.push(member);
+    } while (member !== node);
+    if (group.length > 1) circles.push(group.sort().join(' <-> '));
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return circles.sort();
+}
+
 describe('layering: capability -> access -> platform (issue 14, structure)', () => {
   it('reads static, dynamic, type-only and re-exported imports', () => {
     const source = [
@@ -89,6 +136,26 @@ describe('layering: capability -> access -> platform (issue 14, structure)', () 
       'platform/openapi.ts imports access/policy.js',
       'access/policy.ts imports auth/sessions/s.js',
     ]);
+  });
+
+  it('finds an import circle (shop.routes.ts and a sub-module importing its ShopDeps)', () => {
+    const root = join(sep, 'repo', 'src');
+    const files = new Map([
+      [join(root, 'shop', 'shop.routes.ts'), "import { c } from './catalog/catalog.routes.js';"],
+      [
+        join(root, 'shop', 'catalog', 'catalog.routes.ts'),
+        "import type { D } from '../shop.routes.js';",
+      ],
+      [join(root, 'shop', 'shop.deps.ts'), "import type { Db } from '../platform/db/database.js';"],
+    ]);
+    expect(importCircles(root, files)).toEqual([
+      'shop/catalog/catalog.routes.ts <-> shop/shop.routes.ts',
+    ]);
+  });
+
+  it('no source file imports itself back through a circle', () => {
+    const files = new Map(sourceFiles(SRC).map((file) => [file, readFileSync(file, 'utf8')]));
+    expect(importCircles(SRC, files)).toEqual([]);
   });
 
   it('no platform file imports access or a capability; no access file imports a capability', () => {

@@ -5,7 +5,7 @@ import { principalOf } from '../../access/policy.js';
 import { platformError } from '../../platform/errors.js';
 import { UPLOAD_BODY_LIMIT, uploadRoutes } from '../../platform/media/upload.js';
 import { perUser } from '../../platform/rate-limit/rate-limits.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { IdParams, PageQuery, toPage } from '../shop.schemas.js';
 import { ProductBody, ProductList, ProductPatch, ProductView } from './catalog.schemas.js';
 import {

@@ -10,7 +10,7 @@ import { type AuditChain, appendAudit } from '../../platform/audit/audit.store.j
 import type { Db } from '../../platform/db/database.js';
 import { platformError } from '../../platform/errors.js';
 import { readImageUpload } from '../../platform/media/upload.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import type { ProductBody, ProductPatch } from './catalog.schemas.js';
 import {
   findLiveProductForUpdate,

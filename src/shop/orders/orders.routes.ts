@@ -5,7 +5,7 @@ import { ownerScope, ownRows } from '../../access/ownership.js';
 import { principalOf } from '../../access/policy.js';
 import { requireVerifiedEmail } from '../../access/verified-email.js';
 import { platformError } from '../../platform/errors.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { IdParams, PageQuery, toPage } from '../shop.schemas.js';
 import { orderError } from './orders.errors.js';
 import { IDEMPOTENCY_KEY, OrderBody, OrderList, OrderView } from './orders.schemas.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { AppError } from '../../platform/errors.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { debit, SHOP_REVENUE } from '../wallet/wallet.store.js';
 import {
   claimKey,

@@ -5,7 +5,7 @@ import { principalOf } from '../../access/policy.js';
 import { requireVerifiedEmail } from '../../access/verified-email.js';
 import { platformError } from '../../platform/errors.js';
 import { perUser } from '../../platform/rate-limit/rate-limits.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import {
   CommentList,
   CommentView,

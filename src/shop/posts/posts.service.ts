@@ -5,7 +5,7 @@ import { uuidv7 } from 'uuidv7';
 import { hasRole, type Principal } from '../../access/policy.js';
 import { appendAudit } from '../../platform/audit/audit.store.js';
 import { platformError } from '../../platform/errors.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { postError } from './posts.errors.js';
 import type { Comment, CreatePost, Post, UpdatePost } from './posts.schemas.js';
 import * as store from './posts.store.js';

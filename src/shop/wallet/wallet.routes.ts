@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { PageQuery, toPage } from '../shop.schemas.js';
 import { LedgerPage, WalletView } from './wallet.schemas.js';
 import { balanceOf, listEntries } from './wallet.store.js';

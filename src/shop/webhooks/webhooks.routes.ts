@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { WebhookAck } from './webhooks.schemas.js';
 import { handleEvent, verifyEvent } from './webhooks.service.js';
 

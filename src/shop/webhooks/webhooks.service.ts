@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import Stripe from 'stripe';
 import { platformError } from '../../platform/errors.js';
-import type { ShopDeps } from '../shop.routes.js';
+import type { ShopDeps } from '../shop.deps.js';
 import { credit, EXTERNAL_STRIPE } from '../wallet/wallet.store.js';
 import { webhookError } from './webhooks.errors.js';
 import { PaymentIntent } from './webhooks.schemas.js';
