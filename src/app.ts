@@ -16,9 +16,11 @@ import { adminUserRoutes } from './admin/users/admin-users.routes.js';
 import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
 import {
   type AccountDeps,
+  composeAccountMail,
   notifySessionTheft,
   secureAccountUrl,
 } from './auth/accounts/accounts.service.js';
+import { AccountMailWorker } from './auth/accounts/mail-outbox.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
 import { KeyRing } from './auth/keys/keyring.js';
@@ -84,6 +86,8 @@ export interface AppDeps {
   /** Overrides the hash pool built from `config.hashing` (tests watch its counters). */
   readonly hashPool?: HashPool;
 }
+  /** False: no account-mail outbox worker in this instance (tests count the request's queries). */
+  readonly mailOutboxWorker?: boolean;
 
 export type App = FastifyInstance;
 
@@ -219,6 +223,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     notifySessionTheft(accountDeps, app.log, event.userId).catch((err: unknown) =>
       app.log.error({ err }, 'theft notice failed'),
     );
+  // Forgot-password and registration mails leave through the outbox (issue 14, item 4).
+  if (deps.mailOutboxWorker !== false) {
+    const outbox = new AccountMailWorker(
+      { db: deps.db, clock, mailer, compose: composeAccountMail(accountDeps) },
+      app.log,
+    );
+    app.addHook('onReady', async () => outbox.start());
+    app.addHook('preClose', async () => outbox.stop());
+  }
+
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -81,6 +81,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR: int(1, 1000).default(3),
   RATE_LIMIT_TOKEN_PER_HOUR: int(1, 10_000_000).default(20),
   RATE_LIMIT_REFRESH_PER_MINUTE: int(1, 10_000_000).default(60),
+  RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR: int(1, 1000).default(3),
   RATE_LIMIT_UPLOADS_PER_HOUR: int(1, 10_000_000).default(30),
   RATE_LIMIT_CONTENT_PER_HOUR: int(1, 10_000_000).default(60),
   RATE_LIMIT_MFA_CODES: int(1, 1000).default(10),
@@ -176,6 +177,8 @@ export interface Config {
     readonly uploadsPerHour: number;
     /** Posts and comments per account. */
     readonly contentPerHour: number;
+    /** Registration mails (verification or "already registered") per address, known or not. */
+    readonly registerMailsPerAddressHour: number;
     /** Wrong second-factor codes per account in a window (a right code is not counted). */
     readonly mfaCodes: number;
     readonly mfaWindowSeconds: number;
@@ -377,6 +380,7 @@ export function loadConfig(env: Env = process.env): Config {
       mfaWindowSeconds: e.RATE_LIMIT_MFA_WINDOW_SECONDS,
     },
     oauthProviders,
+      registerMailsPerAddressHour: e.RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR,
     retention: {
       intervalSeconds: e.RETENTION_INTERVAL_SECONDS,
       batchSize: e.RETENTION_BATCH_SIZE,

@@ -162,7 +162,7 @@ export function accountRoutes(
         schema: { tags, body: RegisterBody, response: { 202: Accepted } },
       },
       async (request, reply) => {
-        await register(accounts, request.log, request.body);
+        await register(accounts, request.log, request.body, limits.registerMails);
         return reply.code(202).send({ status: 'verification_sent' as const });
       },
     );

@@ -32,6 +32,7 @@ import {
   setPasswordHashFromReset,
 } from './accounts.store.js';
 import { normalizeDisplayName, normalizeEmail } from './email.js';
+import { enqueueAccountMail, type OutboxDeps } from './mail-outbox.js';
 import {
   alreadyRegisteredMail,
   newDeviceMail,
@@ -128,6 +129,7 @@ export async function register(
   deps: AccountDeps,
   log: FastifyBaseLogger,
   input: { email: string; password: string; displayName: string },
+  cap: Limiter,
 ): Promise<void> {
   const email = normalizeEmail(input.email);
   if (!email) throw accountErrorValidation('body.email', 'not a valid email address');
@@ -140,8 +142,11 @@ export async function register(
   // Hash before knowing whether the address exists, so both paths cost the same.
   const hash = await deps.hasher.hash(password);
   const now = new Date(deps.clock.now());
-  const user = await insertUserIfNew(deps.db, {
-    id: uuidv7(),
+  const id = uuidv7();
+  // Both paths make the same two queries: the insert (a no-op for a taken address) and one
+  // outbox row whose `ref` tells the worker, not the request, which mail is due (item 4).
+  await insertUserIfNew(deps.db, {
+    id,
     email: email.email,
     email_key: email.key,
     display_name: displayName,
@@ -152,19 +157,30 @@ export async function register(
     created_at: now,
     updated_at: now,
   });
-  if (!user) {
-    const existing = await findUserByEmailKey(deps.db, email.key);
-    if (existing)
-      sendInBackground(
-        deps.mailer,
-        log,
-        alreadyRegisteredMail(existing.email, deps.config.publicUrl),
-      );
-    return;
-  }
-  const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
-  const url = `${deps.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
-  sendInBackground(deps.mailer, log, verificationMail(user.email, url));
+  // At most `cap` registration mails per address and hour, counted for every address (item 6).
+  if (!(await takeAddressMail(cap, email.key, log, 'register'))) return;
+  await enqueueAccountMail(deps.db, deps.clock, 'registration', email.key, id);
+}
+
+/**
+ * The mail an outbox row asks for (the worker calls it, never the request): a reset link for a
+ * known, unlocked address; for a registration, the verification link when the row's `ref` is
+ * the account's id (the request created it), "someone tried to register" otherwise.
+ */
+export function composeAccountMail(deps: AccountDeps): OutboxDeps['compose'] {
+  return async (row, user) => {
+    if (!user || user.deleted_at) return undefined;
+    if (row.kind === 'password_reset') {
+      if (user.locked) return undefined;
+      const token = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
+      const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+      return resetMail(user.email, url);
+    }
+    if (row.ref !== user.id) return alreadyRegisteredMail(user.email, deps.config.publicUrl);
+    const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
+    const url = `${deps.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+    return verificationMail(user.email, url);
+  };
 }
 
 /**
@@ -251,20 +267,26 @@ export async function checkCredentials(deps: AccountDeps, input: CredentialCheck
 }
 
 /**
- * Counts one reset mail for an address; false when none may be sent. A counting failure only
- * withholds the mail (fail closed: no count, no mail), it never becomes an answer of its own.
+ * Counts one reset or registration mail for an address; false when none may be sent. A counting
+ * failure only withholds the mail (fail closed: no count, no mail), it never becomes an answer of
+ * its own.
  */
-async function takeResetMail(cap: Limiter, addressKey: string, log: FastifyBaseLogger) {
+async function takeAddressMail(
+  cap: Limiter,
+  addressKey: string,
+  log: FastifyBaseLogger,
+  flow: 'reset' | 'register',
+) {
   try {
     await cap.consume(addressKey);
     return true;
   } catch (err) {
     if (err instanceof AppError && err.code === 'rate_limited') {
-      log.info({ event: 'reset_mail_suppressed' }, 'reset mail cap reached for an address');
+      log.info({ event: `${flow}_mail_suppressed` }, `${flow} mail cap reached for an address`);
     } else {
       log.warn(
-        { event: 'reset_mail_cap_failed', errName: (err as Error)?.name },
-        'reset mail cap could not be counted: mail withheld',
+        { event: `${flow}_mail_cap_failed`, errName: (err as Error)?.name },
+        `${flow} mail cap could not be counted: mail withheld`,
       );
     }
     return false;
@@ -272,9 +294,10 @@ async function takeResetMail(cap: Limiter, addressKey: string, log: FastifyBaseL
 }
 
 /**
- * Mails a reset link when the account exists, at most `cap` per address and hour; always
- * silent. The cap is counted before the look-up, for unknown addresses too, so neither the cap
- * nor a failing limiter (Redis down) can answer a known address differently (issue 5).
+ * Queues a reset mail, at most `cap` per address and hour; always silent. The request neither
+ * looks the account up nor makes a token: it writes the same outbox row for any address, and the
+ * worker mails a link when the account exists (issue 14, item 4). The cap is counted for unknown
+ * addresses too, so neither it nor a failing limiter (Redis down) answers a known one differently.
  */
 export async function forgotPassword(
   deps: AccountDeps,
@@ -284,12 +307,8 @@ export async function forgotPassword(
 ): Promise<void> {
   const email = normalizeEmail(rawEmail);
   if (!email) return;
-  if (!(await takeResetMail(cap, email.key, log))) return;
-  const user = await findUserByEmailKey(deps.db, email.key);
-  if (!user || user.locked) return;
-  const token = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
-  const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
-  sendInBackground(deps.mailer, log, resetMail(user.email, url));
+  if (!(await takeAddressMail(cap, email.key, log, 'reset'))) return;
+  await enqueueAccountMail(deps.db, deps.clock, 'password_reset', email.key, null);
 }
 
 /**

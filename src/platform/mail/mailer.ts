@@ -1,6 +1,7 @@
 /**
  * Outgoing mail: nodemailer over SMTP_URL, or, without one (development), a dev outbox of
- * `.eml` files whose links are logged so a developer can follow them.
+ * `.eml` files. The log names the file written, never its links (they carry one-time tokens) nor
+ * its recipient (issue 14).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -39,7 +40,6 @@ export interface MailerOptions {
 // One plain address: no list separators, display names, comments or line breaks, so a value
 // that slipped past validation can neither add recipients nor headers.
 const SINGLE_ADDRESS = /^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+$/u;
-const LINK = /https?:\/\/[^\s<>"']+/g;
 
 /** Picks an SMTP relay when one is configured, the dev outbox otherwise. */
 export function createMailer(options: MailerOptions): Mailer {
@@ -102,15 +102,11 @@ function outboxMailer(from: string, outboxDir: string, log: MailLog): Mailer {
       const file = join(outboxDir, `${stamp}-${randomBytes(4).toString('hex')}.eml`);
       // `buffer: true` makes it a Buffer; 'wx' never follows or overwrites an existing file.
       await writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' });
-      const links = findLinks(mail.text);
-      log.info({ to: mail.to, subject: mail.subject, file, links }, 'mail written to dev outbox');
+      // Open the file for the link: a token in a log line is a credential for every log reader.
+      log.info({ subject: mail.subject, file }, 'mail written to dev outbox');
     },
     async close() {},
   };
-}
-
-function findLinks(text: string): string[] {
-  return (text.match(LINK) ?? []).map((link) => link.replace(/[.,;:!?)\]]+$/, ''));
 }
 
 function assertSingleAddress(to: string): void {

@@ -30,6 +30,8 @@ export interface RateLimits {
   readonly forgot: Limiter;
   /** Reset mails per address (known or not), so the cap cannot tell which addresses exist. */
   readonly forgotMails: Limiter;
+  /** Registration mails per address (known or not), like `forgotMails` (issue 14, item 6). */
+  readonly registerMails: Limiter;
   readonly token: Limiter;
   readonly refresh: Limiter;
   /** Wrong second-factor codes per account, across every MFA challenge (right ones refunded). */
@@ -70,6 +72,7 @@ export function createRateLimits(
     register: make('register', l.registerPerHour, 3600),
     forgot: make('forgot', l.forgotPerHour, 3600),
     forgotMails: personal('forgot-mails', l.forgotMailsPerAccountHour, 3600),
+    registerMails: personal('register-mails', l.registerMailsPerAddressHour, 3600),
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
     mfaCodes: make('mfa-codes', l.mfaCodes, l.mfaWindowSeconds),
