@@ -35,8 +35,6 @@ import { endUserSessions, type SessionDeps } from './auth/sessions/sessions.serv
 import { AccessTokens } from './auth/tokens/access-tokens.js';
 import { bearerAuthenticator } from './auth/tokens/token-gate.js';
 import type { Config } from './config.js';
-import { startPruner } from './platform/retention/pruner.js';
-import { retentionTasks } from './platform/retention/retention.tasks.js';
 import { type AuditChain, startAuditChain } from './platform/audit/audit.store.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import { deriveKey } from './platform/crypto.js';
@@ -60,6 +58,8 @@ import {
   perIp,
 } from './platform/rate-limit/rate-limits.js';
 import { serializerCompiler } from './platform/response-serializer.js';
+import { startPruner } from './platform/retention/pruner.js';
+import { retentionTasks } from './platform/retention/retention.tasks.js';
 import { SecurityEvents } from './platform/security-events.js';
 import { installSecurityHeaders } from './platform/security-headers.js';
 import type { SharedState } from './platform/state/shared-state.js';
