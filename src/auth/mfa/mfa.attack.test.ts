@@ -397,7 +397,12 @@ describe('an mfaToken is bound to its login (issue 8)', () => {
       method: 'POST',
       url: '/auth/password/change',
       headers: bearer(user.enrolSession.accessToken),
-      payload: { currentPassword: user.password, newPassword: NEW_PASSWORD },
+      // With MFA on, a change needs a code (issue 14).
+      payload: {
+        currentPassword: user.password,
+        newPassword: NEW_PASSWORD,
+        code: freshCode(user.secret, clock),
+      },
     });
     expect(change.statusCode, change.body).toBe(204);
     const res = await postMfaCode(ctx.app, before, freshCode(user.secret, clock));
@@ -410,7 +415,9 @@ describe('an mfaToken is bound to its login (issue 8)', () => {
     const off = await removeMfa(user.enrolSession.accessToken, freshCode(user.secret, clock));
     expect(off.statusCode, off.body).toBe(204);
     clock.advance(STEP_MS);
-    const again = await enrolTotp(ctx.app, user.enrolSession.accessToken, clock);
+    // Removing MFA ended every session (issue 14): enrol again from a new login.
+    const relogged = await login(ctx.app, user.email, user.password);
+    const again = await enrolTotp(ctx.app, relogged.accessToken, clock);
     const res = await postMfaCode(ctx.app, before, freshCode(again.secret, clock));
     expectProblem(res, 401, 'invalid_mfa_token');
   });

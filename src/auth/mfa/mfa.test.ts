@@ -339,7 +339,9 @@ describe('removal with a recovery code', () => {
       payload: { code: recoveryCodes[3] as string },
     });
     expect(res.statusCode).toBe(204);
-    expect((await me(user.accessToken)).json().user.mfaEnabled).toBe(false);
+    // Removal ended every session (issue 14): a new login shows MFA off.
+    const again = await login(ctx.app, user.email, user.password);
+    expect((await me(again.accessToken)).json().user.mfaEnabled).toBe(false);
     const mail = await securityMail(user.email);
     expect(mail.text).toMatch(/turned off/i);
   });

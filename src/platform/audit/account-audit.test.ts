@@ -129,8 +129,8 @@ describe('account changes leave an audit trail', () => {
   });
 });
 
-describe('removing MFA downgrades live sessions (issue 8)', () => {
-  it("an admin's MFA session refreshes without `otp` and loses /admin after MFA is removed", async () => {
+describe('removing MFA ends live sessions (issue 8, issue 14)', () => {
+  it("an admin's MFA session ends when MFA is removed; the next login has no `otp` and no /admin", async () => {
     const admin = await createAdmin(ctx.app, ctx.database.db, clock);
     expect(claims(admin.accessToken).amr).toContain('otp');
     const before = rotated(await refresh(ctx.app, admin.cookie, admin.csrfToken));
@@ -142,7 +142,11 @@ describe('removing MFA downgrades live sessions (issue 8)', () => {
       payload: { code: freshCode(admin.totpSecret, clock) },
     });
     expect(off.statusCode, off.body).toBe(204);
-    const after = rotated(await refresh(ctx.app, before.cookie, before.csrfToken));
+    // No token of the MFA session lives on (issue 14): neither the access token nor a refresh.
+    const stale = await ctx.app.inject({ url: '/admin/users', headers: bearer(before.accessToken) });
+    expect(stale.statusCode).toBe(401);
+    expect((await refresh(ctx.app, before.cookie, before.csrfToken)).statusCode).toBe(401);
+    const after = await login(ctx.app, admin.email, STRONG_PASSWORD);
     expect(claims(after.accessToken).amr).toEqual(['pwd']);
     const denied = await ctx.app.inject({
       url: '/admin/users',
