@@ -20,21 +20,20 @@ interface Server {
   exited: Promise<number | null>;
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+/** The port a server started with PORT=0 says it listens on, once it has said so. */
+function listeningPort(output: string): number | undefined {
+  const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/i.exec(output);
+  return m ? Number(m[1]) : undefined;
 }
 
-function startServer(port: number): Server {
+/** Starts `src/main.ts` on port 0 (the kernel picks a free one; no probe released before use). */
+function startServer(): Server {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     DATA_DIR: dataDir,
     SHUTDOWN_TIMEOUT_MS: '8000',
     // This test is about shutdown: on a starved machine load shedding would rightly answer 503.
@@ -68,7 +67,8 @@ function status(port: number, path: string): Promise<number> {
   });
 }
 
-async function waitUntilLive(server: Server, port: number, timeoutMs = 240_000): Promise<void> {
+/** Waits until the server has said its port and answers there; returns the port. */
+async function waitUntilLive(server: Server, timeoutMs = 240_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void server.exited.then((code) => {
@@ -76,7 +76,8 @@ async function waitUntilLive(server: Server, port: number, timeoutMs = 240_000):
   });
   while (Date.now() < deadline) {
     if (exitCode !== undefined) throw new Error(`server exited (${exitCode}):\n${server.output()}`);
-    if (await status(port, '/health/live').catch(() => 0)) return;
+    const port = listeningPort(server.output());
+    if (port !== undefined && (await status(port, '/health/live').catch(() => 0))) return port;
     await sleep(200);
   }
   throw new Error(`server did not become live:\n${server.output()}`);
@@ -96,9 +97,8 @@ function connectionRefused(port: number): Promise<boolean> {
 let port: number;
 let server: Server;
 beforeAll(async () => {
-  port = await freePort();
-  server = startServer(port);
-  await waitUntilLive(server, port);
+  server = startServer();
+  port = await waitUntilLive(server);
 }, 300_000);
 
 afterAll(async () => {
@@ -111,7 +111,7 @@ afterAll(async () => {
 
 describe('attack: a second process on a data directory in use', () => {
   it('exits non-zero saying the directory is in use, leaving the first server alone', async () => {
-    const second = startServer(await freePort());
+    const second = startServer();
     const code = await Promise.race([second.exited, sleep(120_000).then(() => 'timeout')]);
     if (code === 'timeout') second.child.kill('SIGKILL');
     expect(code).not.toBe('timeout');
