@@ -42,6 +42,7 @@ import type { Db } from './platform/db/database.js';
 import { installErrorHandling } from './platform/errors.js';
 import { createHashPool, type HashPool } from './platform/hash-pool.js';
 import { healthRoutes } from './platform/health.routes.js';
+import { createHttpEdge } from './platform/http-edge.js';
 import { installHttpHardening } from './platform/http-hardening.js';
 import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
@@ -95,6 +96,8 @@ export type App = FastifyInstance;
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const logger = pino(loggerOptions(config.logLevel), deps.logStream ?? logDestination());
+  // Timeouts, connections per client, and the answers no hook reaches (issue 14).
+  const edge = createHttpEdge(config, clock);
   const app = Fastify({
     loggerInstance: logger,
     // Request ids are ours: a client cannot choose the id its log lines are filed under.
@@ -107,10 +110,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     }),
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-    https: config.tls ? { cert: config.tls.cert, key: config.tls.key } : null,
+    ...edge.serverOptions,
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   }) as unknown as FastifyInstance;
+  edge.capConnections(app);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -191,6 +195,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const stateKeyKey = deriveKey(masterKey, 'state-keys');
   const limits = createRateLimits(config, deps.state, app.log, stateKeyKey);
   installGlobalRateLimit(app, limits);
+  edge.countWith(limits.global);
   // --- monitoring (issue 5): load shedding, GET /metrics, alert webhook, 401/403 bursts ---
   await installMonitoring(app, { config, state: deps.state, pool, events, revocations });
   // --- end monitoring ---

@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   PASSWORD_MIN_LENGTH: int(8, 256).default(15),
   PASSWORD_BLOCKLIST_FILE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30000),
+  MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).default(64),
   LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: int(0, 600000).default(1000),
   LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.98),
   RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 10_000_000).default(600),
@@ -157,6 +159,10 @@ export interface Config {
   };
   readonly password: { readonly minLength: number; readonly blocklistFile: string | undefined };
   readonly shutdownTimeoutMs: number;
+  /** A request's headers and body must have arrived within this (issue 14). */
+  readonly requestTimeoutMs: number;
+  /** Open connections per client address (IPv6 per /64); trusted proxies are not capped. */
+  readonly maxConnectionsPerIp: number;
   /** `@fastify/under-pressure` thresholds; 0 turns a check off. */
   readonly loadShedding: {
     readonly maxEventLoopDelayMs: number;
@@ -359,6 +365,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     password: { minLength: e.PASSWORD_MIN_LENGTH, blocklistFile: e.PASSWORD_BLOCKLIST_FILE },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
     loadShedding: {
       maxEventLoopDelayMs: e.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
       maxEventLoopUtilization: e.LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION,

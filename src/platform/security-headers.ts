@@ -49,6 +49,19 @@ export const CONTENT_SECURITY_POLICY = {
 
 type HeaderSet = Readonly<Record<string, string>>;
 
+// Auth and user data must never be cached; a route serving public assets overrides this.
+const NO_STORE = { 'cache-control': 'no-store' };
+const API = Object.freeze({ ...API_HEADERS, ...NO_STORE });
+const API_SECURE = Object.freeze({ ...API, 'strict-transport-security': HSTS });
+
+/**
+ * The headers of every non-page response (HSTS only over HTTPS). Also written by the HTTP edge
+ * (http-edge.ts) on the answers no hook reaches: refused URLs, parser errors, timeouts.
+ */
+export function apiSecurityHeaders(https: boolean): HeaderSet {
+  return https ? API_SECURE : API;
+}
+
 /** Runs helmet against a recording response and returns the headers it would set. */
 function captureHelmetHeaders(hsts: boolean): HeaderSet {
   const headers: Record<string, string> = {};
@@ -75,16 +88,12 @@ function captureHelmetHeaders(hsts: boolean): HeaderSet {
 
 /** Adds the precomputed headers to every response (HSTS only when the request came over HTTPS). */
 export function installSecurityHeaders(app: FastifyInstance): void {
-  // Auth and user data must never be cached; a route serving public assets overrides this.
-  const noStore = { 'cache-control': 'no-store' };
-  const api = Object.freeze({ ...API_HEADERS, ...noStore });
-  const apiSecure = Object.freeze({ ...api, 'strict-transport-security': HSTS });
-  const page = Object.freeze({ ...captureHelmetHeaders(false), ...noStore });
-  const pageSecure = Object.freeze({ ...captureHelmetHeaders(true), ...noStore });
+  const page = Object.freeze({ ...captureHelmetHeaders(false), ...NO_STORE });
+  const pageSecure = Object.freeze({ ...captureHelmetHeaders(true), ...NO_STORE });
   app.addHook('onRequest', (request, reply, done) => {
     const https = request.protocol === 'https';
     if (request.routeOptions.config?.page === true) reply.headers(https ? pageSecure : page);
-    else reply.headers(https ? apiSecure : api);
+    else reply.headers(https ? API_SECURE : API);
     done();
   });
 }
