@@ -207,6 +207,14 @@ export function accountRoutes(
           return valid;
         };
         const user = await verifyEmail(accounts, request.body, guard);
+        // The token proved the mailbox and the password the registrant, more than a login
+        // proves: this browser gets the device cookie a login would set, so its first login is
+        // no "new device". Registering alone sets nothing (the address may be someone else's).
+        reply.setCookie(
+          deviceCookie,
+          issueDeviceCookie(abuse.deviceKey, user.email_key),
+          cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
+        );
         await audit(request, { userId: user.id, action: 'account.email_verified' });
         return { user: toSelfView(user) };
       },
