@@ -182,7 +182,7 @@ export function accountRoutes(
           response: { 200: UserEnvelope },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         // The password check counts like a login attempt on the account the token names.
         const guard: PasswordCheckGuard = async (target, check) => {
           const attempt = {
