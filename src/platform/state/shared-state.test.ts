@@ -1,12 +1,21 @@
 /** One contract, two implementations: what the memory state does, Redis does, and vice versa. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomPrefix, redisUrl } from '../../../test/support/services.js';
+import { manualClock } from '../clock.js';
 import { createMemoryState } from './memory-state.js';
 import { createRedisState } from './redis-state.js';
 import type { SharedState } from './shared-state.js';
 
-/** Opens a state and a peer: another instance sharing it (itself, for the in-process one). */
-type Open = () => Promise<{ state: SharedState; peer: SharedState }>;
+/**
+ * Opens a state and a peer: another instance sharing it (itself, for the in-process one), and
+ * `elapse`, which lets TTLs run out: the memory state runs on a manual clock that it moves; Redis
+ * keeps its TTLs on the server's clock, so it waits for real.
+ */
+type Open = () => Promise<{
+  state: SharedState;
+  peer: SharedState;
+  elapse: (ms: number) => Promise<void>;
+}>;
 
 const REDIS_URL = await redisUrl(); // throws under CI=true when Redis does not answer
 
@@ -14,8 +23,9 @@ const implementations: [string, Open | undefined][] = [
   [
     'memory',
     async () => {
-      const state = createMemoryState();
-      return { state, peer: state };
+      const clock = manualClock();
+      const state = createMemoryState(clock.now);
+      return { state, peer: state, elapse: async (ms) => clock.advance(ms) };
     },
   ],
   [
@@ -27,13 +37,14 @@ const implementations: [string, Open | undefined][] = [
           return {
             state: await createRedisState(url, { prefix }),
             peer: await createRedisState(url, { prefix }),
+            elapse: (ms: number) => sleep(ms + 50),
           };
         }
       : undefined,
   ],
 ];
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Collects messages and lets a test wait for the next one. */
 function inbox() {
@@ -59,10 +70,11 @@ for (const [name, open] of implementations) {
   describe.skipIf(!open)(`shared state contract: ${name}`, () => {
     let state: SharedState;
     let peer: SharedState;
+    let elapse: (ms: number) => Promise<void>;
     const opened: SharedState[] = [];
 
     const setup = async () => {
-      ({ state, peer } = await (open as Open)());
+      ({ state, peer, elapse } = await (open as Open)());
       opened.push(state, peer);
     };
     afterEach(async () => {
@@ -94,9 +106,9 @@ for (const [name, open] of implementations) {
     it('incr: the TTL starts at the first increment and later ones do not extend it', async () => {
       await setup();
       expect(await state.incr('window', 400)).toBe(1);
-      await sleep(250);
+      await elapse(200);
       expect(await state.incr('window', 400)).toBe(2); // still inside the first window
-      await sleep(250); // 500 ms after the first increment: past it, but not past a renewed TTL
+      await elapse(250); // 450+ ms after the first increment: past it, but not past a renewed TTL
       expect(await state.incr('window', 400)).toBe(1);
     });
 
@@ -107,7 +119,7 @@ for (const [name, open] of implementations) {
       expect(await peer.get('k')).toBe('v1');
       await state.set('k', 'v2', 300);
       expect(await state.get('k')).toBe('v2');
-      await sleep(450);
+      await elapse(300);
       expect(await state.get('k')).toBeNull();
     });
 
@@ -116,7 +128,7 @@ for (const [name, open] of implementations) {
       expect(await state.setIfAbsent('once', 'first', 300)).toBe(true);
       expect(await peer.setIfAbsent('once', 'second', 300)).toBe(false);
       expect(await state.get('once')).toBe('first');
-      await sleep(450);
+      await elapse(300);
       expect(await peer.setIfAbsent('once', 'third', 300)).toBe(true);
       expect(await state.get('once')).toBe('third');
     });
