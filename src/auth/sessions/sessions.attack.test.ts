@@ -388,7 +388,7 @@ describe('cookies', () => {
       headers: bearer(session.accessToken),
     });
     expect(res.statusCode).toBe(204);
-    expect(res.headers['clear-site-data']).toBe('"cookies", "storage"');
+    expect(res.headers['clear-site-data']).toBe('"storage"');
     for (const name of ['bastion_refresh', 'bastion_csrf']) {
       expect(cookieValue(res.headers['set-cookie'], name)).toBe('');
     }

@@ -5,6 +5,7 @@ import { type Authenticator, principalOf } from '../../access/policy.js';
 import { auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
 import { clearSessionCookies, cookieNames, setSessionCookies } from './cookies.js';
+import { ownOriginCheck } from './request-origin.js';
 import { ListQuery, SessionList, SessionParams, TokenResponse } from './sessions.schemas.js';
 import {
   endSession,
@@ -15,7 +16,12 @@ import {
 } from './sessions.service.js';
 import { findOwnLiveSession, listActiveSessions } from './sessions.store.js';
 
-const CLEAR_SITE_DATA = '"cookies", "storage"';
+/**
+ * Storage only (issue 14): a `"cookies"` directive would delete every cookie of the site, the
+ * device cookie included (an attacker could then keep the owner in backoff) and sibling apps'
+ * sessions too. The session cookies are cleared by name with Set-Cookie instead.
+ */
+const CLEAR_SITE_DATA = '"storage"';
 
 function csrfHeader(request: FastifyRequest): string | undefined {
   const value = request.headers['x-csrf-token'];
@@ -34,6 +40,7 @@ export function sessionRoutes(
 ) {
   const secure = deps.config.secureCookies;
   const names = cookieNames(secure);
+  const checkOrigin = ownOriginCheck(deps.config.publicUrl, deps.config.corsOrigins);
 
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
@@ -46,6 +53,7 @@ export function sessionRoutes(
         schema: { tags: ['auth'], response: { 200: TokenResponse } },
       },
       async (request, reply) => {
+        checkOrigin(request);
         const issued = await refreshSession(
           deps,
           request.log,
@@ -79,6 +87,7 @@ export function sessionRoutes(
         if (request.headers.authorization !== undefined) {
           sessionId = (await authenticate(request)).sessionId;
         } else {
+          checkOrigin(request);
           ({ sessionId } = await sessionOfRefreshCookie(
             deps,
             request.cookies[names.refresh],
