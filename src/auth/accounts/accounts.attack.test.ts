@@ -282,12 +282,9 @@ describe('attack: replayed and expired one-time tokens', () => {
     const clock = manualClock();
     let clocked: TestContext;
     beforeAll(async () => {
-      clocked = await createTestApp({
-        env: accountTestEnv(smtp),
-        database: ctx.database,
-        state: ctx.state,
-        deps: { clock },
-      });
+      // Its own database: the mail outbox worker of an app on another clock must not make
+      // this app's link tokens (instances share one clock in production).
+      clocked = await createTestApp({ env: accountTestEnv(smtp), deps: { clock } });
     }, BUILD_TIMEOUT_MS);
     afterAll(async () => clocked?.close());
 
