@@ -24,7 +24,16 @@ export const ChangePasswordBody = z.strictObject({
   currentPassword: password,
   newPassword: password,
   /** TOTP or recovery code: required when the account has MFA on (401 `mfa_required`). */
-  code: z.string().min(6).max(32).optional(),
+  code: z
+    .string()
+    .min(6)
+    .max(32)
+    .optional()
+    .meta({
+      description:
+        'TOTP or recovery code, required when the account has MFA on: missing, 401 ' +
+        '`mfa_required`; wrong, 401 `invalid_mfa_code` (counted in the MFA code budget).',
+    }),
 });
 
 export const Accepted = z.object({ status: z.literal('verification_sent') });
