@@ -143,7 +143,10 @@ describe('removing MFA ends live sessions (issue 8, issue 14)', () => {
     });
     expect(off.statusCode, off.body).toBe(204);
     // No token of the MFA session lives on (issue 14): neither the access token nor a refresh.
-    const stale = await ctx.app.inject({ url: '/admin/users', headers: bearer(before.accessToken) });
+    const stale = await ctx.app.inject({
+      url: '/admin/users',
+      headers: bearer(before.accessToken),
+    });
     expect(stale.statusCode).toBe(401);
     expect((await refresh(ctx.app, before.cookie, before.csrfToken)).statusCode).toBe(401);
     const after = await login(ctx.app, admin.email, STRONG_PASSWORD);
