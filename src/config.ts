@@ -98,6 +98,60 @@ const EnvSchema = z.object({
   RETENTION_SECURITY_EVENTS_DAYS: int(1, 3650).default(90),
 });
 
+/** Every variable `loadConfig` reads by name (`.env.example` lists each; a test checks it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
+/**
+ * Settings that hold secrets. Each may instead be given as `<NAME>_FILE`, the path of a file
+ * holding the value (Docker and Kubernetes secrets); so may every `OAUTH_<PROVIDER>_CLIENT_SECRET`.
+ * A new secret setting belongs here.
+ */
+export const SECRET_SETTINGS: readonly string[] = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'SMTP_URL',
+  'KEY_ENCRYPTION_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'ALERT_WEBHOOK_SECRET',
+  'METRICS_TOKEN',
+];
+
+const isSecretSetting = (name: string) =>
+  SECRET_SETTINGS.includes(name) || /^OAUTH_[A-Z0-9]+_CLIENT_SECRET$/.test(name);
+
+/**
+ * Replaces each `<SECRET>_FILE` in `env` by `<SECRET>` with the file's contents, less one
+ * trailing newline. Problems name the variable, never a value or the file's contents; returns
+ * the names whose value could not be had, so they are not reported again as missing.
+ */
+function readSecretFiles(env: Env, problems: string[]): Set<string> {
+  const failed = new Set<string>();
+  for (const [key, path] of Object.entries(env)) {
+    const name = key.endsWith('_FILE') ? key.slice(0, -'_FILE'.length) : '';
+    if (!isSecretSetting(name) || path === undefined) continue;
+    delete env[key];
+    if (env[name] !== undefined) {
+      problems.push(`${name}: set either ${name} or ${key}, not both`);
+      continue;
+    }
+    let value: string;
+    try {
+      value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      problems.push(`${key}: file cannot be read`);
+      failed.add(name);
+      continue;
+    }
+    if (value === '') {
+      problems.push(`${key}: file is empty`);
+      failed.add(name);
+      continue;
+    }
+    env[name] = value;
+  }
+  return failed;
+}
+
 export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
 
 export interface OAuthProviderConfig {
@@ -279,11 +333,12 @@ export function loadConfig(env: Env = process.env): Config {
   // Empty strings count as unset, as in most deployment tools.
   const cleaned: Env = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const problems: string[] = [];
+  const unreadable = readSecretFiles(cleaned, problems);
 
   const parsed = EnvSchema.safeParse(cleaned);
-  const problems: string[] = [];
   if (!parsed.success) {
-    const invalid = new Set<string>();
+    const invalid = new Set<string>(unreadable);
     for (const issue of parsed.error.issues) {
       // Zod messages here describe the rule, never echo the value.
       problems.push(`${issue.path.join('.')}: ${issue.message}`);
@@ -305,7 +360,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   const oauthProviders = readOAuthProviders(cleaned, problems);
 
-  if (e.NODE_ENV === 'production') problems.push(...productionProblems(cleaned, new Set()));
+  if (e.NODE_ENV === 'production') problems.push(...productionProblems(cleaned, unreadable));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secureCookies = publicUrl.startsWith('https://') && !e.DEV_INSECURE_COOKIES;
