@@ -1,6 +1,20 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx bastion` works straight from a checkout.
-import { register } from 'tsx/esm/api';
+// The CLI. Runs the compiled JavaScript when dist/ holds a current build (production, the image);
+// in a checkout with newer sources it runs the TypeScript through tsx (a dev dependency) instead.
+import { distIsCurrent } from '../scripts/dist.mjs';
 
-register();
-await import('../src/cli.ts');
+if (distIsCurrent()) {
+  await import('../dist/src/cli.js');
+} else {
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write(
+      'bastion: dist/ is missing or older than src/, and tsx is not installed: run `npm run build`\n',
+    );
+    process.exit(1);
+  }
+  register();
+  await import('../src/cli.ts');
+}
