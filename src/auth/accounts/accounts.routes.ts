@@ -18,9 +18,8 @@ import {
   cookieOptions,
   mfaCookieName,
   mfaCookieOptions,
-  setSessionCookies,
 } from '../sessions/cookies.js';
-import { endUserSessions, type SessionDeps, startSession } from '../sessions/sessions.service.js';
+import { endUserSessions, type SessionDeps } from '../sessions/sessions.service.js';
 import {
   Accepted,
   ChangePasswordBody,
@@ -38,7 +37,6 @@ import {
   type AccountDeps,
   checkCredentials,
   forgotPassword,
-  notifyNewDevice,
   type PasswordCheckGuard,
   register,
   resetPassword,
@@ -53,6 +51,7 @@ import {
   looksLikeDeviceCookie,
 } from './device-cookie.js';
 import { normalizeEmail } from './email.js';
+import { finishLogin as finishLoginWith, startMfaChallenge } from './finish-login.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { changePassword } from './password-change.js';
 
@@ -129,30 +128,21 @@ export function accountRoutes(
     const tags = ['auth'];
 
     /** Starts the session of a fully authenticated login and answers like the contract says. */
-    const finishLogin = async (
+    const finishLogin = (
       request: FastifyRequest,
       reply: FastifyReply,
       user: User,
       knownDevice: boolean,
       passedMfa: boolean,
-    ) => {
-      const meta = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
-      if (!knownDevice) await notifyNewDevice(accounts, request.log, user, meta);
-      reply.setCookie(
-        deviceCookie,
-        issueDeviceCookie(abuse.deviceKey, user.email_key),
-        cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
+    ) =>
+      finishLoginWith(
+        { accounts, sessions, deviceKey: abuse.deviceKey },
+        request,
+        reply,
+        user,
+        knownDevice,
+        passedMfa,
       );
-      const issued = await startSession(sessions, user, meta, passedMfa);
-      setSessionCookies(reply, secure, issued.refreshToken, issued.csrfToken, issued.cookieMaxAge);
-      return {
-        accessToken: issued.accessToken,
-        tokenType: 'Bearer' as const,
-        expiresIn: issued.expiresIn,
-        csrfToken: issued.csrfToken,
-        user: toSelfView(user),
-      };
-    };
 
     r.post(
       '/auth/register',
@@ -268,12 +258,7 @@ export function accountRoutes(
         await throttle.succeeded(attempt);
         if (user.mfa_enabled) {
           // The token works only with this cookie: bound to the client that typed the password.
-          const { mfaToken, cookieNonce } = await mfa.tokens.issue(user);
-          reply.setCookie(
-            mfaCookie,
-            cookieNonce,
-            mfaCookieOptions(secure, MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS),
-          );
+          const mfaToken = await startMfaChallenge(mfa.tokens, reply, secure, user);
           throw mfaError('mfa_required', { mfaToken });
         }
         return finishLogin(request, reply, user, attempt.knownDevice, false);
