@@ -9,6 +9,7 @@ import * as m0006 from './0006_posts.js';
 import * as m0007 from './0007_ledger_append_only.js';
 import * as m0008 from './0008_audit_chain_keyed.js';
 import * as m0009 from './0009_account_login_block_and_mail_outbox.js';
+import * as m0010 from './0010_identities.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_ledger_append_only': m0007,
   '0008_audit_chain_keyed': m0008,
   '0009_account_login_block_and_mail_outbox': m0009,
+  '0010_identities': m0010,
 };

@@ -23,6 +23,10 @@ import {
 import { AccountMailWorker } from './auth/accounts/mail-outbox.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
+import { identityRoutes } from './auth/oauth/identities.routes.js';
+import { type OAuthDeps, oauthRoutes } from './auth/oauth/oauth.routes.js';
+import { createSocialProviders } from './auth/oauth/providers/index.js';
+import type { GithubEndpoints } from './auth/oauth/providers/github.js';
 import { KeyRing } from './auth/keys/keyring.js';
 import { mfaRoutes } from './auth/mfa/mfa.routes.js';
 import type { MfaDeps } from './auth/mfa/mfa.service.js';
@@ -58,6 +62,7 @@ import {
   installGlobalRateLimit,
   perIp,
 } from './platform/rate-limit/rate-limits.js';
+import { createLimiter } from './platform/rate-limit/limiters.js';
 import { serializerCompiler } from './platform/response-serializer.js';
 import { startPruner } from './platform/retention/pruner.js';
 import { retentionTasks } from './platform/retention/retention.tasks.js';
@@ -86,6 +91,8 @@ export interface AppDeps {
   readonly imageDecodes?: DecodeQueue;
   /** Overrides the hash pool built from `config.hashing` (tests watch its counters). */
   readonly hashPool?: HashPool;
+  /** GitHub's endpoints for social login (tests point them at a loopback server). */
+  readonly githubEndpoints?: GithubEndpoints;
 }
   /** False: no account-mail outbox worker in this instance (tests count the request's queries). */
   readonly mailOutboxWorker?: boolean;
@@ -271,6 +278,27 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     accountRoutes(accountDeps, sessionDeps, abuseDeps, { tokens: mfaTokens, deps: mfaDeps }),
   );
   await routes.register(mfaRoutes(mfaDeps, (userId) => endUserSessions(sessionDeps, userId)));
+  // --- social login (issue 16) ---
+  const oauthDeps: OAuthDeps = {
+    config,
+    db: deps.db,
+    state: deps.state,
+    clock,
+    providers: createSocialProviders(config, clock, deps.githubEndpoints),
+    flowKey: deriveKey(masterKey, 'oauth-flow'),
+    limiter: createLimiter(
+      deps.state,
+      { name: 'oauth', points: config.rateLimits.oauthPerMinute, durationSeconds: 60 },
+      app.log,
+    ),
+    login: { accounts: accountDeps, sessions: sessionDeps, deviceKey: abuseDeps.deviceKey },
+    mfaTokens,
+    events,
+    audit,
+  };
+  await routes.register(oauthRoutes(oauthDeps));
+  await routes.register(identityRoutes(oauthDeps));
+  // --- end social login ---
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
   const media = createMediaStore(config.dataDir);

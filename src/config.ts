@@ -88,6 +88,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_CONTENT_PER_HOUR: int(1, 10_000_000).default(60),
   RATE_LIMIT_MFA_CODES: int(1, 1000).default(10),
   RATE_LIMIT_MFA_WINDOW_SECONDS: int(1, 86400).default(900),
+  RATE_LIMIT_OAUTH_PER_MINUTE: int(1, 10_000_000).default(30),
   DEV_INSECURE_COOKIES: bool.optional(),
   RETENTION_INTERVAL_SECONDS: int(0, 86400).default(600),
   RETENTION_BATCH_SIZE: int(1, 10000).default(500),
@@ -155,8 +156,10 @@ function readSecretFiles(env: Env, problems: string[]): Set<string> {
 export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
 
 export interface OAuthProviderConfig {
+  /** Lower-case slug used in the path (`/auth/oauth/<name>/start`). */
   readonly name: string;
-  readonly issuer: string;
+  /** The OIDC issuer; undefined for `github` (OAuth 2 with GitHub's fixed endpoints). */
+  readonly issuer: string | undefined;
   readonly clientId: string;
   readonly clientSecret: string;
 }
@@ -242,6 +245,8 @@ export interface Config {
     /** Wrong second-factor codes per account in a window (a right code is not counted). */
     readonly mfaCodes: number;
     readonly mfaWindowSeconds: number;
+    /** Social login start and callback requests per client address (issue 16). */
+    readonly oauthPerMinute: number;
   };
   readonly oauthProviders: readonly OAuthProviderConfig[];
   /** Pruning of ended sessions, used tokens, old events; erasure of deleted accounts' traces. */
@@ -265,6 +270,19 @@ export class ConfigError extends TypeError {
   }
 }
 
+function httpsOrLoopback(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return (
+      u.protocol === 'https:' ||
+      ['localhost', '[::1]'].includes(u.hostname) ||
+      /^127(\.\d{1,3}){3}$/.test(u.hostname)
+    );
+  } catch {
+    return false;
+  }
+}
+
 function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[] {
   const names = new Set<string>();
   for (const key of Object.keys(env)) {
@@ -276,8 +294,10 @@ function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[]
     const issuer = env[`OAUTH_${name}_ISSUER`];
     const clientId = env[`OAUTH_${name}_CLIENT_ID`];
     const clientSecret = env[`OAUTH_${name}_CLIENT_SECRET`];
+    // GitHub is OAuth 2, not OIDC: two settings, no issuer (issue 16).
+    const github = name === 'GITHUB';
     const missing = [
-      issuer ? null : `OAUTH_${name}_ISSUER`,
+      issuer || github ? null : `OAUTH_${name}_ISSUER`,
       clientId ? null : `OAUTH_${name}_CLIENT_ID`,
       clientSecret ? null : `OAUTH_${name}_CLIENT_SECRET`,
     ].filter((v): v is string => v !== null);
@@ -285,13 +305,22 @@ function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[]
       for (const m of missing) problems.push(`${m}: required when any OAUTH_${name}_* is set`);
       continue;
     }
-    if (!/^https?:\/\//.test(issuer ?? '')) {
+    if (github && issuer) {
+      problems.push('OAUTH_GITHUB_ISSUER: GitHub is not OIDC; set only its client id and secret');
+      continue;
+    }
+    if (!github && !/^https?:\/\//.test(issuer ?? '')) {
       problems.push(`OAUTH_${name}_ISSUER: must be an http(s) URL`);
+      continue;
+    }
+    // Plain HTTP only outside production or on loopback (DESIGN.md).
+    if (!github && env.NODE_ENV === 'production' && !httpsOrLoopback(issuer as string)) {
+      problems.push(`OAUTH_${name}_ISSUER: must be https in production (or a loopback address)`);
       continue;
     }
     providers.push({
       name: name.toLowerCase(),
-      issuer: issuer as string,
+      issuer: github ? undefined : issuer,
       clientId: clientId as string,
       clientSecret: clientSecret as string,
     });
@@ -441,6 +470,7 @@ export function loadConfig(env: Env = process.env): Config {
       contentPerHour: e.RATE_LIMIT_CONTENT_PER_HOUR,
       mfaCodes: e.RATE_LIMIT_MFA_CODES,
       mfaWindowSeconds: e.RATE_LIMIT_MFA_WINDOW_SECONDS,
+      oauthPerMinute: e.RATE_LIMIT_OAUTH_PER_MINUTE,
     },
     oauthProviders,
       registerMailsPerAddressHour: e.RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR,

@@ -15,7 +15,9 @@ export type SecurityEventType =
   | 'password_reset'
   | 'sessions_revoked'
   | 'admin_action'
-  | 'alert_sent';
+  | 'alert_sent'
+  | 'identity_linked'
+  | 'identity_unlinked';
 
 export interface SecurityEvent {
   readonly type: SecurityEventType;

@@ -20,7 +20,10 @@ export type AccountAction =
   | 'account.mfa_disabled'
   | 'account.recovery_codes_regenerated'
   | 'account.recovery_code_used'
-  | 'account.avatar_changed';
+  | 'account.avatar_changed'
+  | 'account.created_by_provider'
+  | 'account.identity_linked'
+  | 'account.identity_unlinked';
 
 export interface AccountChange {
   readonly userId: string;
