@@ -111,7 +111,9 @@ export async function startIdp(client: Client) {
       if (!found) return undefined;
       return { accountId: sub, claims: async () => ({ ...found }) };
     },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
     features: { devInteractions: { enabled: false } },
     pkce: { required: () => true },
     cookies: { keys: [randomBytes(16).toString('hex')] },
@@ -260,7 +262,11 @@ export async function startGithub(client: Omit<Client, 'redirectUri'>) {
       codes.delete(form.get('code') ?? '');
       const token = `gho_${randomBytes(16).toString('hex')}`;
       tokens.set(token, who);
-      return json(res, 200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
+      return json(res, 200, {
+        access_token: token,
+        token_type: 'bearer',
+        scope: 'read:user,user:email',
+      });
     }
     const who = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (!who) return json(res, 401, { message: 'Requires authentication' });
@@ -381,7 +387,8 @@ export class Browser {
     for (let i = 0; i < 20; i++) {
       if (stop(url)) return url;
       const page = await this.get(url);
-      if (!page.location) throw new Error(`stopped at ${url.href}: ${page.status} ${page.body.slice(0, 300)}`);
+      if (!page.location)
+        throw new Error(`stopped at ${url.href}: ${page.status} ${page.body.slice(0, 300)}`);
       url = new URL(page.location, url);
     }
     throw new Error('too many redirects');

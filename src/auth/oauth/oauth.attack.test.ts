@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { insertUser } from '../../../test/support/accounts.js';
+import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { uniqueEmail } from '../../../test/support/auth.js';
 import {
   Browser,
@@ -84,7 +84,10 @@ describe('attack: social login (issue 16)', () => {
   }
 
   it('an unverified email at the provider does not join the local account that has it', async () => {
-    const local = await insertUser(ctx.database.db, { email: uniqueEmail('victim'), passwordHash: 'x' });
+    const local = await insertUser(ctx.database.db, {
+      email: uniqueEmail('victim'),
+      passwordHash: 'x',
+    });
     const person = { sub: sub(), email: local.email, email_verified: false };
     idp.as(person);
     expectRefused((await signIn(browser(), 'idp')).page, 'oauth_email_unverified');

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { insertUser, userByEmail } from '../../../test/support/accounts.js';
+import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { bearer, uniqueEmail } from '../../../test/support/auth.js';
 import { Browser, startGithub, startIdp } from '../../../test/support/social.js';
 import {
@@ -81,7 +81,9 @@ describe('social login (issue 16)', () => {
     expect(user?.email_verified_at).not.toBeNull();
     expect(user?.password_hash).toBeNull();
     const rows = await identitiesOf(ctx.database.db, person.sub);
-    expect(rows.map((r) => [r.user_id, r.issuer, r.email])).toEqual([[user?.id, idp.issuer, email]]);
+    expect(rows.map((r) => [r.user_id, r.issuer, r.email])).toEqual([
+      [user?.id, idp.issuer, email],
+    ]);
     // The session works, and the password door stays shut for an account without one.
     const token = await accessToken(ctx.app, b);
     const me = await ctx.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) });
@@ -101,7 +103,10 @@ describe('social login (issue 16)', () => {
     expectSignedIn((await signIn(browser(), 'idp')).page);
     const first = await userByEmail(ctx.database.db, person.email);
     // Someone else holds the next address: the identity still signs in its own account.
-    const other = await insertUser(ctx.database.db, { email: uniqueEmail('other'), passwordHash: 'x' });
+    const other = await insertUser(ctx.database.db, {
+      email: uniqueEmail('other'),
+      passwordHash: 'x',
+    });
     idp.as({ ...person, email: other.email });
     const b = browser();
     expectSignedIn((await signIn(b, 'idp')).page);
@@ -113,7 +118,10 @@ describe('social login (issue 16)', () => {
   });
 
   it('a verified local account is joined when the provider asserts the same email verified', async () => {
-    const local = await insertUser(ctx.database.db, { email: uniqueEmail('Local'), passwordHash: 'x' });
+    const local = await insertUser(ctx.database.db, {
+      email: uniqueEmail('Local'),
+      passwordHash: 'x',
+    });
     const person = { sub: sub(), email: local.email.toUpperCase(), email_verified: true };
     idp.as(person);
     expectSignedIn((await signIn(browser(), 'idp')).page);
@@ -122,8 +130,15 @@ describe('social login (issue 16)', () => {
   });
 
   it('with MFA on, the callback sends the browser to the second step, not into a session', async () => {
-    const local = await insertUser(ctx.database.db, { email: uniqueEmail('mfa'), passwordHash: 'x' });
-    await ctx.database.db.updateTable('users').set({ mfa_enabled: true }).where('id', '=', local.id).execute();
+    const local = await insertUser(ctx.database.db, {
+      email: uniqueEmail('mfa'),
+      passwordHash: 'x',
+    });
+    await ctx.database.db
+      .updateTable('users')
+      .set({ mfa_enabled: true })
+      .where('id', '=', local.id)
+      .execute();
     idp.as({ sub: sub(), email: local.email, email_verified: true });
     const { page } = await signIn(browser(), 'idp');
     expect(page.status).toBe(302);
@@ -138,7 +153,11 @@ describe('social login (issue 16)', () => {
     const b = browser();
     expectSignedIn((await signIn(b, 'idp')).page);
     const token = await accessToken(ctx.app, b);
-    const list = await ctx.app.inject({ method: 'GET', url: '/auth/identities', headers: bearer(token) });
+    const list = await ctx.app.inject({
+      method: 'GET',
+      url: '/auth/identities',
+      headers: bearer(token),
+    });
     expect(list.statusCode).toBe(200);
     const { items, nextCursor } = list.json();
     expect(nextCursor).toBeNull();
@@ -156,7 +175,10 @@ describe('social login (issue 16)', () => {
   });
 
   it("DELETE /auth/identities/:id: another user's id is 404; with a password left, 204", async () => {
-    const local = await insertUser(ctx.database.db, { email: uniqueEmail('pw'), passwordHash: 'x' });
+    const local = await insertUser(ctx.database.db, {
+      email: uniqueEmail('pw'),
+      passwordHash: 'x',
+    });
     const mine = { sub: sub(), email: local.email, email_verified: true };
     idp.as(mine);
     const b = browser();
@@ -215,7 +237,10 @@ describe('social login (issue 16)', () => {
   });
 
   it('GitHub: an unverified primary email does not join the local account that has it', async () => {
-    const local = await insertUser(ctx.database.db, { email: uniqueEmail('ghlocal'), passwordHash: 'x' });
+    const local = await insertUser(ctx.database.db, {
+      email: uniqueEmail('ghlocal'),
+      passwordHash: 'x',
+    });
     const id = 2_000_000 + Math.floor(Math.random() * 1e6);
     github.as({
       id,
