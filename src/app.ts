@@ -73,6 +73,7 @@ import { postRoutes } from './shop/posts/posts.routes.js';
 import type { ShopDeps } from './shop/shop.deps.js';
 import { shopRoutes } from './shop/shop.routes.js';
 import { userRoutes } from './users/users.routes.js';
+import { pageRoutes } from './web/pages.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 const MAX_PARAM_LENGTH = 200;
@@ -299,6 +300,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(oauthRoutes(oauthDeps));
   await routes.register(identityRoutes(oauthDeps));
   // --- end social login ---
+  // Hosted pages (issue 15): the same services, cookies and session as the API above.
+  await routes.register(
+    pageRoutes(
+      {
+        accounts: accountDeps,
+        sessions: sessionDeps,
+        abuse: abuseDeps,
+        mfa: { tokens: mfaTokens, deps: mfaDeps },
+      },
+      deriveKey(masterKey, 'form-csrf'),
+    ),
+  );
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
   const media = createMediaStore(config.dataDir);

@@ -140,7 +140,7 @@ function namedProblem(err: FastifyError): AppError | undefined {
 }
 
 /** Maps Fastify's own error codes to ours; classification is by `code`, never by message. */
-function fromFastifyError(err: FastifyError): AppError | undefined {
+export function fromFastifyError(err: FastifyError): AppError | undefined {
   if (err.validation) {
     const named = namedProblem(err);
     if (named) return named;

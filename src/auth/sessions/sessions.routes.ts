@@ -10,11 +10,12 @@ import { ListQuery, SessionList, SessionParams, TokenResponse } from './sessions
 import {
   endSession,
   endUserSessions,
+  listLiveSessions,
   refreshSession,
   type SessionDeps,
   sessionOfRefreshCookie,
 } from './sessions.service.js';
-import { findOwnLiveSession, listActiveSessions } from './sessions.store.js';
+import { findOwnLiveSession } from './sessions.store.js';
 
 /**
  * Storage only (issue 14): a `"cookies"` directive would delete every cookie of the site, the
@@ -123,18 +124,12 @@ export function sessionRoutes(
       },
       async (request) => {
         const principal = principalOf(request);
-        const now = deps.clock.now();
-        const rows = await listActiveSessions(
-          deps.db,
+        const { items: page, more } = await listLiveSessions(
+          deps,
           principal.userId,
-          new Date(now),
-          request.query.limit + 1,
+          request.query.limit,
           request.query.cursor,
         );
-        const live = rows.filter(
-          (s) => s.last_used_at.getTime() + s.idle_timeout_seconds * 1000 > now,
-        );
-        const page = live.slice(0, request.query.limit);
         return {
           items: page.map((s) => ({
             id: s.id,
@@ -144,7 +139,7 @@ export function sessionRoutes(
             userAgent: s.user_agent,
             current: s.id === principal.sessionId,
           })),
-          nextCursor: rows.length > request.query.limit ? (page.at(-1)?.id ?? null) : null,
+          nextCursor: more ? (page.at(-1)?.id ?? null) : null,
         };
       },
     );

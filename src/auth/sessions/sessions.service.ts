@@ -20,6 +20,7 @@ import {
   unseal,
 } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
+import type { Session } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
 import type { SecurityEvents } from '../../platform/security-events.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
@@ -28,8 +29,10 @@ import type { Revocations } from './revocations.js';
 import { sessionError } from './sessions.errors.js';
 import {
   findRefreshForUpdate,
+  findRefreshRecord,
   findRefreshSession,
   insertSession,
+  listActiveSessions,
   type RefreshRecord,
   revokeSession,
   revokeUserSessions,
@@ -172,6 +175,38 @@ function sessionBounds(config: Config, record: RefreshRecord) {
 function isLive(config: Config, record: RefreshRecord, now: number): boolean {
   const { idleEndsAt, endsAt } = sessionBounds(config, record);
   return record.revoked_at === null && !record.locked && endsAt > now && idleEndsAt > now;
+}
+
+/**
+ * The live session a refresh cookie belongs to, read without rotating the token or asking for
+ * the CSRF header: only for rendering GET pages, never to authorize a change. A token already
+ * rotated, a revoked, expired or idle session, or a locked account is no session (null).
+ */
+export async function liveSessionOfRefreshCookie(
+  deps: Pick<SessionDeps, 'db' | 'clock' | 'config'>,
+  refreshToken: string | undefined,
+): Promise<{ sessionId: string; userId: string } | null> {
+  if (!refreshToken || refreshToken.length > 256) return null;
+  const record = await findRefreshRecord(deps.db, sha256Hex(refreshToken));
+  if (!record || record.rotated_at !== null) return null;
+  if (!isLive(deps.config, record, deps.clock.now())) return null;
+  return { sessionId: record.session_id, userId: record.user_id };
+}
+
+/**
+ * A page of a user's live sessions, newest first (`limit + 1` rows are read, so `more` says
+ * whether another page follows); idle ones are left out.
+ */
+export async function listLiveSessions(
+  deps: Pick<SessionDeps, 'db' | 'clock'>,
+  userId: string,
+  limit: number,
+  before?: string,
+): Promise<{ items: Session[]; more: boolean }> {
+  const now = deps.clock.now();
+  const rows = await listActiveSessions(deps.db, userId, new Date(now), limit + 1, before);
+  const live = rows.filter((s) => s.last_used_at.getTime() + s.idle_timeout_seconds * 1000 > now);
+  return { items: live.slice(0, limit), more: rows.length > limit };
 }
 
 /** Exchanges a refresh token for a new one and a new access token. */

@@ -86,6 +86,34 @@ export async function findRefreshForUpdate(
     .executeTakeFirst();
 }
 
+/** Reads a refresh token with its session and account, without locking (read-only pages). */
+export async function findRefreshRecord(
+  db: Db,
+  tokenHash: string,
+): Promise<RefreshRecord | undefined> {
+  return db
+    .selectFrom('refresh_tokens as t')
+    .innerJoin('sessions as s', 's.id', 't.session_id')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select([
+      't.token_hash',
+      't.rotated_at',
+      's.id as session_id',
+      's.user_id',
+      's.created_at',
+      's.auth_time',
+      's.last_used_at',
+      's.idle_timeout_seconds',
+      's.expires_at',
+      's.revoked_at',
+      's.mfa',
+      'u.roles',
+      'u.locked',
+    ])
+    .where('t.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
 /** Reads a refresh token's session without locking (CSRF check before any change). */
 export async function findRefreshSession(
   db: Db,

@@ -1,0 +1,211 @@
+/**
+ * The steps of a password login and of an address verification, written for the hosted pages
+ * (web/auth/) to run exactly what the JSON API runs: the same throttle, the same credential check,
+ * the same MFA challenge and cookies, and the session through finish-login.ts. A route only
+ * chooses how to answer. (accounts.routes.ts still inlines the same steps; it should call these.)
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { User } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+import type { RateLimits } from '../../platform/rate-limit/rate-limits.js';
+import { mfaError } from '../mfa/mfa.errors.js';
+import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
+import { MFA_COOKIE_PATH, type MfaTokens } from '../mfa/mfa-tokens.js';
+import {
+  cookieNames,
+  cookieOptions,
+  mfaCookieName,
+  mfaCookieOptions,
+} from '../sessions/cookies.js';
+import type { SessionDeps } from '../sessions/sessions.service.js';
+import {
+  type AccountDeps,
+  checkCredentials,
+  type PasswordCheckGuard,
+  verifyEmail,
+} from './accounts.service.js';
+import { findUserByEmailKey, findUserById } from './accounts.store.js';
+import { DEVICE_COOKIE_MAX_AGE, issueDeviceCookie, isValidDeviceCookie } from './device-cookie.js';
+import { normalizeEmail } from './email.js';
+import { finishLogin, startMfaChallenge } from './finish-login.js';
+import type { LoginThrottle } from './login-throttle.js';
+
+export interface AbuseDeps {
+  readonly limits: RateLimits;
+  readonly throttle: LoginThrottle;
+  /** Key for device cookies (derived from the master key, so every instance agrees). */
+  readonly deviceKey: Buffer;
+  /** Keys the hash an address is counted under in shared state (no address in clear). */
+  readonly stateKeyKey: Buffer;
+}
+
+export interface MfaLogin {
+  readonly tokens: MfaTokens;
+  readonly deps: MfaDeps;
+}
+
+export interface LoginDeps {
+  readonly accounts: AccountDeps;
+  readonly sessions: SessionDeps;
+  readonly abuse: AbuseDeps;
+  readonly mfa: MfaLogin;
+}
+
+/** A password login's outcome: done (start the session) or a second factor is due. */
+export type PasswordLoginOutcome =
+  | { readonly kind: 'authenticated'; readonly user: User; readonly knownDevice: boolean }
+  | { readonly kind: 'mfa_required'; readonly mfaToken: string };
+
+/** The key the login limits count an address under (unparseable addresses as typed). */
+export function loginAccountKey(email: string): string {
+  return normalizeEmail(email)?.key ?? email.toLowerCase();
+}
+
+function secureCookies(deps: LoginDeps): boolean {
+  return deps.sessions.config.secureCookies;
+}
+
+/** Whether the request carries this browser's device cookie for the account. */
+export function isKnownDevice(deps: LoginDeps, request: FastifyRequest, accountKey: string) {
+  const cookie = request.cookies[cookieNames(secureCookies(deps)).device];
+  return isValidDeviceCookie(deps.abuse.deviceKey, accountKey, cookie);
+}
+
+/**
+ * Checks a password inside the login throttle. With MFA on it sets the challenge cookie and
+ * returns the token the second step needs; otherwise the caller finishes the login.
+ */
+export async function passwordLogin(
+  deps: LoginDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  credentials: { readonly email: string; readonly password: string },
+): Promise<PasswordLoginOutcome> {
+  const { throttle } = deps.abuse;
+  const accountKey = loginAccountKey(credentials.email);
+  const attempt = {
+    ip: request.ip,
+    accountKey,
+    knownDevice: isKnownDevice(deps, request, accountKey),
+  };
+  await throttle.admit(attempt);
+  let user: User;
+  try {
+    user = await checkCredentials(deps.accounts, {
+      email: credentials.email,
+      password: credentials.password,
+      priority: attempt.knownDevice,
+    });
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'invalid_credentials') {
+      await throttle.failed(attempt, request.log, async () => {
+        return (await findUserByEmailKey(deps.accounts.db, accountKey))?.id;
+      });
+    } else if (err instanceof AppError && err.code === 'overloaded') {
+      // No verdict on the password: the attempt does not count (issue 5).
+      await throttle.abandoned(attempt);
+    }
+    throw err;
+  }
+  await throttle.succeeded(attempt);
+  if (!user.mfa_enabled) return { kind: 'authenticated', user, knownDevice: attempt.knownDevice };
+  // The token works only with this cookie: bound to the client that typed the password.
+  const mfaToken = await startMfaChallenge(deps.mfa.tokens, reply, secureCookies(deps), user);
+  return { kind: 'mfa_required', mfaToken };
+}
+
+/** The second step: the challenge token with its cookie, and a TOTP or recovery code. */
+export async function secondFactorLogin(
+  deps: LoginDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  input: { readonly mfaToken: string; readonly code: string },
+): Promise<{ user: User; knownDevice: boolean; recoveryCodesRemaining: number | undefined }> {
+  const secure = secureCookies(deps);
+  const mfaCookie = mfaCookieName(secure);
+  const { userId, challengeId, credentialStamp } = await deps.mfa.tokens.spendAttempt(
+    input.mfaToken,
+    request.cookies[mfaCookie],
+  );
+  const user = await findUserById(deps.accounts.db, userId);
+  // A challenge from before "this was not me" dies with the password login it continued.
+  if (!user || user.locked || user.password_login_blocked_at !== null) {
+    throw mfaError('invalid_mfa_token');
+  }
+  deps.mfa.tokens.assertCredentialsUnchanged(user, credentialStamp);
+  const factor = await verifySecondFactor(
+    deps.mfa.deps,
+    { id: user.id, ip: request.ip },
+    input.code,
+  );
+  // One challenge, one session: a second success with the same token is refused.
+  if (!(await deps.mfa.tokens.complete(challengeId))) throw mfaError('invalid_mfa_token');
+  reply.clearCookie(mfaCookie, mfaCookieOptions(secure, MFA_COOKIE_PATH, 0));
+  return {
+    user,
+    knownDevice: isKnownDevice(deps, request, user.email_key),
+    recoveryCodesRemaining: factor.recoveryCodesRemaining,
+  };
+}
+
+/** Sets the device cookie of an account on this browser. */
+export function setDeviceCookie(deps: LoginDeps, reply: FastifyReply, user: User): void {
+  const secure = secureCookies(deps);
+  reply.setCookie(
+    cookieNames(secure).device,
+    issueDeviceCookie(deps.abuse.deviceKey, user.email_key),
+    cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
+  );
+}
+
+/** Starts the session of a fully authenticated login (cookies as `POST /auth/login` sets them). */
+export async function startLoginSession(
+  deps: LoginDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: User,
+  knownDevice: boolean,
+  passedMfa: boolean,
+): Promise<void> {
+  const finish = {
+    accounts: deps.accounts,
+    sessions: deps.sessions,
+    deviceKey: deps.abuse.deviceKey,
+  };
+  await finishLogin(finish, request, reply, user, knownDevice, passedMfa);
+}
+
+/**
+ * Verifies an address with its mailed token and the account's password; the password check
+ * counts like a login attempt on the account the token names. Sets the device cookie a login
+ * would set (the token proved the mailbox and the password the registrant).
+ */
+export async function verifyEmailLogin(
+  deps: LoginDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  input: { readonly token: string; readonly password: string },
+): Promise<User> {
+  const { throttle } = deps.abuse;
+  const guard: PasswordCheckGuard = async (target, check) => {
+    const attempt = {
+      ip: request.ip,
+      accountKey: target.email_key,
+      knownDevice: isKnownDevice(deps, request, target.email_key),
+    };
+    await throttle.admit(attempt);
+    let valid: boolean;
+    try {
+      valid = await check();
+    } catch (err) {
+      await throttle.abandoned(attempt);
+      throw err;
+    }
+    if (valid) await throttle.succeeded(attempt);
+    else await throttle.failed(attempt, request.log, async () => target.id);
+    return valid;
+  };
+  const user = await verifyEmail(deps.accounts, input, guard);
+  setDeviceCookie(deps, reply, user);
+  return user;
+}

@@ -1,0 +1,30 @@
+/**
+ * The hosted forms' bodies: the API's own body schemas (same limits, same `weak_password` for a
+ * too-long password) plus the synchronizer token and, on sign-in, where to land.
+ */
+import { z } from 'zod';
+import {
+  ForgotBody,
+  LoginBody,
+  RegisterBody,
+  ResetBody,
+  TokenBody,
+  VerifyEmailBody,
+} from '../../auth/accounts/accounts.schemas.js';
+import { LoginMfaBody } from '../../auth/mfa/mfa.schemas.js';
+
+const csrf = { _csrf: z.string().max(200) };
+const returnTo = { returnTo: z.string().max(2048).optional() };
+
+export const LoginForm = LoginBody.extend({ ...csrf, ...returnTo });
+export const LoginMfaForm = LoginMfaBody.extend({ ...csrf, ...returnTo });
+export const RegisterForm = RegisterBody.extend(csrf);
+export const VerifyEmailForm = VerifyEmailBody.extend(csrf);
+export const ForgotForm = ForgotBody.extend(csrf);
+export const ResetForm = ResetBody.extend(csrf);
+export const TokenForm = TokenBody.extend(csrf);
+export const CsrfOnlyForm = z.strictObject(csrf);
+
+export const LoginQuery = z.object({ ...returnTo });
+/** A mailed link's token; checked by the service when the form is sent, not on display. */
+export const TokenQuery = z.object({ token: z.string().max(256).optional() });

@@ -1,0 +1,117 @@
+/**
+ * `/login`: the password step, then (MFA on) the code step, then a 303 to `returnTo`. The cookies
+ * are exactly those of `POST /auth/login` (refresh, CSRF, device; the MFA challenge cookie, whose
+ * path is `/auth/login/mfa`, which is why the code step posts below it).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  passwordLogin,
+  secondFactorLogin,
+  startLoginSession,
+} from '../../auth/accounts/login-flow.js';
+import { exposedError, pageError } from '../page-errors.js';
+import { pageSession } from '../page-session.js';
+import { sendPage } from '../render.js';
+import { safeReturnTo } from '../return-to.js';
+import { PAGE, type WebDeps } from '../web.deps.js';
+import { LoginForm, LoginMfaForm, LoginQuery } from './forms.schemas.js';
+
+export function loginPages(deps: WebDeps) {
+  const { login, render, forms } = deps;
+  return async (app: FastifyInstance) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.get(
+      '/login',
+      { config: PAGE, schema: { hide: true, querystring: LoginQuery } },
+      async (request, reply) => {
+        const returnTo = safeReturnTo(request.query.returnTo);
+        if (await pageSession(login.sessions, request)) return reply.redirect(returnTo, 302);
+        return sendPage(reply, render, 'login', {
+          title: 'Sign in',
+          csrf: forms.token(request, reply),
+          returnTo,
+          email: '',
+        });
+      },
+    );
+
+    r.post(
+      '/login',
+      {
+        config: PAGE,
+        preValidation: [forms.check],
+        schema: { hide: true, body: LoginForm },
+      },
+      async (request, reply) => {
+        const returnTo = safeReturnTo(request.body.returnTo);
+        try {
+          const outcome = await passwordLogin(login, request, reply, request.body);
+          if (outcome.kind === 'mfa_required') {
+            return sendPage(reply, render, 'login-mfa', {
+              title: 'Two-step verification',
+              csrf: forms.token(request, reply),
+              returnTo,
+              mfaToken: outcome.mfaToken,
+            });
+          }
+          await startLoginSession(login, request, reply, outcome.user, outcome.knownDevice, false);
+          return reply.redirect(returnTo, 303);
+        } catch (err) {
+          const shown = exposedError(err);
+          if (!shown) throw err;
+          reply.headers(shown.headers);
+          return sendPage(
+            reply,
+            render,
+            'login',
+            {
+              title: 'Sign in',
+              error: pageError(shown),
+              csrf: forms.token(request, reply),
+              returnTo,
+              email: request.body.email,
+            },
+            shown.status,
+          );
+        }
+      },
+    );
+
+    r.post(
+      '/auth/login/mfa/page',
+      {
+        config: PAGE,
+        preValidation: [forms.check],
+        schema: { hide: true, body: LoginMfaForm },
+      },
+      async (request, reply) => {
+        const returnTo = safeReturnTo(request.body.returnTo);
+        let done: Awaited<ReturnType<typeof secondFactorLogin>>;
+        try {
+          done = await secondFactorLogin(login, request, reply, request.body);
+        } catch (err) {
+          // A wrong code leaves the challenge usable (within its attempt budget): ask again.
+          const shown = exposedError(err);
+          if (shown?.code !== 'invalid_mfa_code') throw err;
+          return sendPage(
+            reply,
+            render,
+            'login-mfa',
+            {
+              title: 'Two-step verification',
+              error: pageError(shown),
+              csrf: forms.token(request, reply),
+              returnTo,
+              mfaToken: request.body.mfaToken,
+            },
+            shown.status,
+          );
+        }
+        await startLoginSession(login, request, reply, done.user, done.knownDevice, true);
+        return reply.redirect(returnTo, 303);
+      },
+    );
+  };
+}

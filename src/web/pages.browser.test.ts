@@ -1,0 +1,273 @@
+/**
+ * The hosted pages clicked through in a real Chromium (issue 15): register, read the mail from
+ * the real SMTP server, open the verify link, enter the password, sign in, see the account and
+ * its sessions, log out, and forgot → reset; the MFA step keeps `returnTo`. Every page is
+ * screenshotted (test-artifacts/screenshots/) and checked with axe-core.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  accountTestEnv,
+  BUILD_TIMEOUT_MS,
+  waitForAccountMail,
+} from '../../test/support/accounts.js';
+import { login, STRONG_PASSWORD, uniqueEmail } from '../../test/support/auth.js';
+import {
+  launchChromium,
+  type ServedApp,
+  screenshot,
+  seriousAxeViolations,
+  serveApp,
+} from '../../test/support/browser.js';
+import { enrolTotp, freshCode } from '../../test/support/mfa.js';
+import { extractLink, startTestSmtp, type TestSmtp } from '../../test/support/smtp.js';
+import { manualClock } from '../platform/clock.js';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
+
+let smtp: TestSmtp;
+let served: ServedApp;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  smtp = await startTestSmtp();
+  served = await serveApp({ env: accountTestEnv(smtp), deps: { clock } });
+  base = served.base;
+  browser = await launchChromium();
+}, BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await browser?.close();
+  await served?.close();
+  await smtp?.close();
+});
+
+/** A page that records CSP violations and script errors, which must stay empty. */
+async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // A 4xx page (a refused form) and the absent favicon log "Failed to load resource".
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
+  );
+  return page;
+}
+
+/** Screenshot and axe-core check of the page as it is now. */
+async function checkPage(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  expect(await seriousAxeViolations(page, AXE), `axe on ${name}`).toEqual([]);
+}
+
+async function cookieNames(context: BrowserContext): Promise<string[]> {
+  return (await context.cookies(base)).map((c) => c.name).sort();
+}
+
+describe('hosted pages in Chromium', () => {
+  it(
+    'register → mail → verify with the password → sign in → account → log out; the back button shows nothing',
+    async () => {
+      const context = await browser.newContext();
+      const problems: string[] = [];
+      const page = await watchedPage(context, problems);
+      const email = uniqueEmail('pages');
+      const displayName = 'Ada Pages';
+
+      const registerPage = await page.goto(`${base}/register`);
+      expect(registerPage?.status()).toBe(200);
+      expect(registerPage?.headers()['content-security-policy']).toContain(
+        "frame-ancestors 'none'",
+      );
+      expect(registerPage?.headers()['content-security-policy']).not.toMatch(/unsafe-/);
+      await checkPage(page, 'register');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Display name').fill(displayName);
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
+      await checkPage(page, 'register-sent');
+
+      const mail = await waitForAccountMail(smtp, email, 'verification');
+      const link = extractLink(mail, '/verify-email');
+      expect(link.origin).toBe(base);
+      await page.goto(link.href);
+      await checkPage(page, 'verify-email');
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Verify my address' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Address verified');
+      await page.getByRole('link', { name: 'Sign in' }).click();
+
+      await page.waitForURL(`${base}/login`);
+      await checkPage(page, 'login');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${base}/account`);
+      await checkPage(page, 'account');
+      expect(await page.locator('#display-name').textContent()).toBe(displayName);
+      const main = (await page.locator('main').textContent()) ?? '';
+      expect(main).toContain(email);
+      expect(main).toContain('127.0.0.1');
+      expect(main).toContain('(this device)');
+      expect(main).toMatch(/HeadlessChrome|Chrome/);
+
+      // The same cookies as POST /auth/login: refresh, readable CSRF, device (+ the form cookie).
+      const cookies = await context.cookies(base);
+      const byName = new Map(cookies.map((c) => [c.name, c]));
+      expect(byName.get('bastion_refresh')?.httpOnly).toBe(true);
+      expect(byName.get('bastion_refresh')?.sameSite).toBe('Strict');
+      expect(byName.get('bastion_csrf')?.httpOnly).toBe(false);
+      expect(byName.has('bastion_device')).toBe(true);
+
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.waitForURL(`${base}/login`);
+      const after = await cookieNames(context);
+      expect(after).toContain('bastion_device');
+      expect(after).not.toContain('bastion_refresh');
+      expect(after).not.toContain('bastion_csrf');
+
+      // no-store: the back button asks the server again, which no longer knows this browser.
+      await page.goBack();
+      await page.waitForURL(/\/login\?returnTo=%2Faccount$/);
+      const back = (await page.content()) ?? '';
+      expect(back).not.toContain(email);
+      expect(back).not.toContain(displayName);
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
+    'forgot → mailed link → reset → sign in with the new password',
+    async () => {
+      const context = await browser.newContext();
+      const problems: string[] = [];
+      const page = await watchedPage(context, problems);
+      const email = uniqueEmail('reset');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { email, password: STRONG_PASSWORD, displayName: 'Reset Me' },
+      });
+      await waitForAccountMail(smtp, email, 'verification');
+
+      await page.goto(`${base}/login`);
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.waitForURL(`${base}/forgot-password`);
+      await checkPage(page, 'forgot-password');
+      await page.getByLabel('Email').fill(email);
+      await page.getByRole('button', { name: 'Send the link' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
+
+      const mail = await waitForAccountMail(smtp, email, 'reset');
+      await page.goto(extractLink(mail, '/reset-password').href);
+      await checkPage(page, 'reset-password');
+      const newPassword = 'amber-heron-crosses-11-quiet-bridges';
+      await page.getByLabel('New password').fill(newPassword);
+      await page.getByRole('button', { name: 'Set the new password' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Password changed');
+
+      await page.getByRole('link', { name: 'Sign in' }).click();
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(newPassword);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${base}/account`);
+      expect(await page.locator('#display-name').textContent()).toBe('Reset Me');
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
+    'a wrong password names invalid_credentials; the MFA step asks for `code` and keeps returnTo',
+    async () => {
+      const context = await browser.newContext();
+      const problems: string[] = [];
+      const page = await watchedPage(context, problems);
+      const email = uniqueEmail('mfa');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { email, password: STRONG_PASSWORD, displayName: 'Two Step' },
+      });
+      const mail = await waitForAccountMail(smtp, email, 'verification');
+      const token = extractLink(mail, '/verify-email').searchParams.get('token');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/verify-email',
+        payload: { token, password: STRONG_PASSWORD },
+      });
+      const api = await login(served.ctx.app, email, STRONG_PASSWORD);
+      const { secret } = await enrolTotp(served.ctx.app, api.accessToken, clock);
+
+      await page.goto(`${base}/login?returnTo=${encodeURIComponent('/account?tab=sessions')}`);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('not-the-password-at-all');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect
+        .poll(() => page.locator('[role=alert]').textContent())
+        .toContain('invalid_credentials');
+      await checkPage(page, 'login-error');
+
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Two-step verification');
+      await checkPage(page, 'login-mfa');
+      expect(await page.locator('input[name=code]').count()).toBe(1);
+      await page.getByLabel('Code').fill(freshCode(secret, clock));
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.waitForURL(`${base}/account?tab=sessions`);
+      expect(await page.locator('#display-name').textContent()).toBe('Two Step');
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
+    'the "this was not me" link explains what it did and what to do next',
+    async () => {
+      const context = await browser.newContext();
+      const page = await watchedPage(context, []);
+      const email = uniqueEmail('notme');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { email, password: STRONG_PASSWORD, displayName: 'Not Me' },
+      });
+      const verification = await waitForAccountMail(smtp, email, 'verification');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/verify-email',
+        payload: {
+          token: extractLink(verification, '/verify-email').searchParams.get('token'),
+          password: STRONG_PASSWORD,
+        },
+      });
+      // A login from a browser without the device cookie mails a new-device notice.
+      await login(served.ctx.app, email, STRONG_PASSWORD);
+      const notice = await waitForAccountMail(smtp, email, 'newDevice');
+      await page.goto(extractLink(notice, '/secure-account').href);
+      await checkPage(page, 'secure-account');
+      await page.getByRole('button', { name: /This was not me/ }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Your account is secured');
+      const text = (await page.locator('main').textContent()) ?? '';
+      expect(text).toContain('signed out every session');
+      expect(text).toContain('choose a new password');
+      await checkPage(page, 'secure-account-done');
+      await waitForAccountMail(smtp, email, 'reset');
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,46 @@
+/**
+ * The hosted pages (DESIGN.md "Hosted pages"): server-rendered HTML forms over the API's own
+ * services. Form bodies (`application/x-www-form-urlencoded`) are parsed only in this scope, and
+ * refusals here are pages, not problem+json.
+ */
+import formbody from '@fastify/formbody';
+import type { FastifyInstance } from 'fastify';
+import type { LoginDeps } from '../auth/accounts/login-flow.js';
+import { accountPages } from './account/account.routes.js';
+import { accountLinkPages } from './auth/account-links.routes.js';
+import { loginPages } from './auth/login.routes.js';
+import { formCsrf } from './form-csrf.js';
+import { pageErrorHandler } from './page-errors.js';
+import { createRenderer } from './render.js';
+import { STYLESHEET } from './stylesheet.js';
+import type { WebDeps } from './web.deps.js';
+
+const FORM_BODY_LIMIT = 16 * 1024;
+
+/** Registers the stylesheet and every page; `formKey` keys the forms' CSRF tokens. */
+export function pageRoutes(login: LoginDeps, formKey: Buffer) {
+  const config = login.sessions.config;
+  const deps: WebDeps = {
+    login,
+    render: createRenderer(),
+    forms: formCsrf(formKey, config.secureCookies, config.publicUrl),
+  };
+  return async (app: FastifyInstance) => {
+    app.get(
+      STYLESHEET.path,
+      { config: { access: 'public' }, schema: { hide: true } },
+      async (_request, reply) =>
+        reply
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .type('text/css; charset=utf-8')
+          .send(STYLESHEET.css),
+    );
+    await app.register(async (pages) => {
+      await pages.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
+      pages.setErrorHandler(pageErrorHandler(deps.render));
+      await pages.register(loginPages(deps));
+      await pages.register(accountLinkPages(deps));
+      await pages.register(accountPages(deps));
+    });
+  };
+}

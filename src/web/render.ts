@@ -1,0 +1,74 @@
+/**
+ * The template engine of the hosted pages: Eta, with auto-escaping on (its default, pinned here)
+ * and only named templates kept in code (`eta/core` has no file loader: nothing is read from
+ * disk at request time, and a compiled build needs no copied template files).
+ */
+import { Eta } from 'eta/core';
+import type { FastifyReply } from 'fastify';
+import { ACCOUNT } from './account/account.templates.js';
+import {
+  FORGOT,
+  LOGIN,
+  LOGIN_MFA,
+  MESSAGE,
+  REGISTER,
+  RESET,
+  SECURE_ACCOUNT,
+  VERIFY_EMAIL,
+} from './auth/auth.templates.js';
+import { ERROR_PAGE, LAYOUT } from './layout.js';
+import { STYLESHEET } from './stylesheet.js';
+
+const TEMPLATES = {
+  layout: LAYOUT,
+  error: ERROR_PAGE,
+  message: MESSAGE,
+  login: LOGIN,
+  'login-mfa': LOGIN_MFA,
+  register: REGISTER,
+  'verify-email': VERIFY_EMAIL,
+  forgot: FORGOT,
+  reset: RESET,
+  'secure-account': SECURE_ACCOUNT,
+  account: ACCOUNT,
+} as const;
+
+export type TemplateName = Exclude<keyof typeof TEMPLATES, 'layout'>;
+
+/** A refusal shown on a page: the API's code and title, and what to do about it. */
+export interface PageError {
+  readonly code: string;
+  readonly title: string;
+  readonly hint?: string;
+  readonly details?: readonly string[];
+}
+
+/** What every page's layout reads; each template reads its own fields besides. */
+export interface PageData {
+  readonly title: string;
+  readonly error?: PageError;
+  readonly notice?: string;
+  readonly signedIn?: boolean;
+  readonly wide?: boolean;
+  readonly [field: string]: unknown;
+}
+
+export type Render = (name: TemplateName, data: PageData) => string;
+
+/** Compiles every template once. */
+export function createRenderer(): Render {
+  const eta = new Eta({ autoEscape: true, cache: true, autoTrim: [false, 'nl'] });
+  for (const [name, source] of Object.entries(TEMPLATES)) eta.loadTemplate(`@${name}`, source);
+  return (name, data) => eta.render(`@${name}`, { stylesheet: STYLESHEET.href, ...data });
+}
+
+/** Sends a rendered page (the page headers, no-store included, are already on the reply). */
+export function sendPage(
+  reply: FastifyReply,
+  render: Render,
+  name: TemplateName,
+  data: PageData,
+  status = 200,
+): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(render(name, data));
+}
