@@ -90,5 +90,5 @@ describe('readiness', () => {
     } finally {
       await app.close().catch(() => {});
     }
-  });
+  }, 180_000); // builds its own app: tens of seconds on a loaded machine
 });
