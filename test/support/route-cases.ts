@@ -77,6 +77,21 @@ export const CASES: Record<string, Case> = {
   'GET /auth/me': { expect: BEARER(200) },
   'GET /auth/sessions': { expect: BEARER(200) },
   // Only one's own sessions: another account's session id is 404, for admins too.
+  // Social login (issue 16): the matrix app configures no provider, so both are 404.
+  'GET /auth/oauth/{provider}/start': {
+    expect: [404, 404, 404, 404, 404],
+    build: () => ({ url: '/auth/oauth/nosuch/start' }),
+  },
+  'GET /auth/oauth/{provider}/callback': {
+    expect: [404, 404, 404, 404, 404],
+    build: () => ({ url: '/auth/oauth/nosuch/callback?state=x&code=y' }),
+  },
+  'GET /auth/identities': { expect: BEARER(200) },
+  // Nobody in the world has an identity: any id is someone else's or nobody's.
+  'DELETE /auth/identities/{id}': {
+    expect: [401, 404, 404, 404, 404],
+    build: () => ({ url: `/auth/identities/${randomUUID()}` }),
+  },
   'DELETE /auth/sessions/{id}': {
     expect: [401, 204, 404, 404, 404],
     build: ({ world, owner }) => ({ url: `/auth/sessions/${world.sessionOf(owner)}` }),
