@@ -198,3 +198,31 @@ describe('attack: social login (issue 16)', () => {
     }
   }, 180_000);
 });
+
+describe('attack: a provider that is down (issue 16)', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    // Nothing listens on the discard port: discovery fails at once.
+    ctx = await createTestApp({ env: providerEnv('down', 'http://127.0.0.1:9') });
+  }, 180_000);
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('start and callback answer /login?error=oauth_provider_error (no stack), and password login still answers', async () => {
+    const b = new Browser((url) => (url.origin === PUBLIC ? ctx.app : undefined));
+    for (let i = 0; i < 2; i++) {
+      // The second start meets the discovery cool-down instead of the network.
+      expectRefused(await b.get(`${PUBLIC}/auth/oauth/down/start`), 'oauth_provider_error');
+    }
+    const login = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: uniqueEmail('pw'), password: 'a-password-nobody-has-here' },
+    });
+    expect(login.statusCode).toBe(401);
+    const refused = ctx.logs.filter((l) => l.event === 'oauth_refused');
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(refused)).not.toMatch(/stack|client_secret|secret-down/);
+  });
+});
