@@ -92,11 +92,11 @@ export interface AppDeps {
   readonly imageDecodes?: DecodeQueue;
   /** Overrides the hash pool built from `config.hashing` (tests watch its counters). */
   readonly hashPool?: HashPool;
+  /** False: no account-mail outbox worker in this instance (tests count the request's queries). */
+  readonly mailOutboxWorker?: boolean;
   /** GitHub's endpoints for social login (tests point them at a loopback server). */
   readonly githubEndpoints?: GithubEndpoints;
 }
-  /** False: no account-mail outbox worker in this instance (tests count the request's queries). */
-  readonly mailOutboxWorker?: boolean;
 
 export type App = FastifyInstance;
 
@@ -231,11 +231,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     audit,
   };
 
-  events.onEvent((event) => {
-    if (event.type !== 'refresh_token_reused' || !event.userId) return;
-    notifySessionTheft(accountDeps, app.log, event.userId).catch((err: unknown) =>
-      app.log.error({ err }, 'theft notice failed'),
-    );
   // Forgot-password and registration mails leave through the outbox (issue 14, item 4).
   if (deps.mailOutboxWorker !== false) {
     const outbox = new AccountMailWorker(
@@ -246,6 +241,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     app.addHook('preClose', async () => outbox.stop());
   }
 
+  events.onEvent((event) => {
+    if (event.type !== 'refresh_token_reused' || !event.userId) return;
+    notifySessionTheft(accountDeps, app.log, event.userId).catch((err: unknown) =>
+      app.log.error({ err }, 'theft notice failed'),
+    );
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();
