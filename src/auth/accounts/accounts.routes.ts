@@ -5,20 +5,14 @@ import { principalOf } from '../../access/policy.js';
 import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
 import { hmacBase64url } from '../../platform/crypto.js';
 import type { User } from '../../platform/db/schema.js';
-import { AppError, platformError } from '../../platform/errors.js';
+import { platformError } from '../../platform/errors.js';
 import type { SheddingExemption } from '../../platform/load-shedding.js';
-import { perIp, type RateLimits } from '../../platform/rate-limit/rate-limits.js';
+import { perIp } from '../../platform/rate-limit/rate-limits.js';
 import type { BurstAccount } from '../../platform/unauthorized-burst.js';
 import { mfaError } from '../mfa/mfa.errors.js';
 import { LoginMfaBody } from '../mfa/mfa.schemas.js';
-import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
-import { MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS, type MfaTokens } from '../mfa/mfa-tokens.js';
-import {
-  cookieNames,
-  cookieOptions,
-  mfaCookieName,
-  mfaCookieOptions,
-} from '../sessions/cookies.js';
+import { MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS } from '../mfa/mfa-tokens.js';
+import { cookieNames } from '../sessions/cookies.js';
 import { endUserSessions, type SessionDeps } from '../sessions/sessions.service.js';
 import {
   Accepted,
@@ -35,44 +29,27 @@ import {
 } from './accounts.schemas.js';
 import {
   type AccountDeps,
-  checkCredentials,
   forgotPassword,
-  type PasswordCheckGuard,
   register,
   resetPassword,
   secureAccount,
-  verifyEmail,
 } from './accounts.service.js';
 import { findUserByEmailKey, findUserById } from './accounts.store.js';
+import { isValidDeviceCookie, looksLikeDeviceCookie } from './device-cookie.js';
+import { finishLogin as finishLoginWith } from './finish-login.js';
 import {
-  DEVICE_COOKIE_MAX_AGE,
-  issueDeviceCookie,
-  isValidDeviceCookie,
-  looksLikeDeviceCookie,
-} from './device-cookie.js';
-import { normalizeEmail } from './email.js';
-import { finishLogin as finishLoginWith, startMfaChallenge } from './finish-login.js';
-import type { LoginThrottle } from './login-throttle.js';
+  type AbuseDeps,
+  type LoginDeps,
+  loginAccountKey,
+  type MfaLogin,
+  passwordLogin,
+  secondFactorLogin,
+  verifyEmailLogin,
+} from './login-flow.js';
 import { changePassword } from './password-change.js';
 
-export interface AbuseDeps {
-  readonly limits: RateLimits;
-  readonly throttle: LoginThrottle;
-  /** Key for device cookies (derived from the master key, so every instance agrees). */
-  readonly deviceKey: Buffer;
-  /** Keys the hash an address is counted under in shared state (no address in clear). */
-  readonly stateKeyKey: Buffer;
-}
-
-export interface MfaLogin {
-  readonly tokens: MfaTokens;
-  readonly deps: MfaDeps;
-}
-
-/** The key the login limits count an address under (unparseable addresses as typed). */
-function loginAccountKey(email: string): string {
-  return normalizeEmail(email)?.key ?? email.toLowerCase();
-}
+// The login steps live in login-flow.ts, shared with the hosted pages (issue 15).
+export type { AbuseDeps, MfaLogin } from './login-flow.js';
 
 export function accountRoutes(
   accounts: AccountDeps,
@@ -82,8 +59,8 @@ export function accountRoutes(
 ) {
   const secure = sessions.config.secureCookies;
   const deviceCookie = cookieNames(secure).device;
-  const mfaCookie = mfaCookieName(secure);
   const { limits, throttle } = abuse;
+  const login: LoginDeps = { accounts, sessions, abuse, mfa };
   const audit = (request: FastifyRequest, change: Omit<AccountChange, 'ip'>) =>
     auditAccountChange(accounts.audit, accounts.db, accounts.clock, request.log, {
       ...change,
@@ -173,38 +150,11 @@ export function accountRoutes(
         },
       },
       async (request, reply) => {
-        // The password check counts like a login attempt on the account the token names.
-        const guard: PasswordCheckGuard = async (target, check) => {
-          const attempt = {
-            ip: request.ip,
-            accountKey: target.email_key,
-            knownDevice: isValidDeviceCookie(
-              abuse.deviceKey,
-              target.email_key,
-              request.cookies[deviceCookie],
-            ),
-          };
-          await throttle.admit(attempt);
-          let valid: boolean;
-          try {
-            valid = await check();
-          } catch (err) {
-            await throttle.abandoned(attempt);
-            throw err;
-          }
-          if (valid) await throttle.succeeded(attempt);
-          else await throttle.failed(attempt, request.log, async () => target.id);
-          return valid;
-        };
-        const user = await verifyEmail(accounts, request.body, guard);
-        // The token proved the mailbox and the password the registrant, more than a login
-        // proves: this browser gets the device cookie a login would set, so its first login is
-        // no "new device". Registering alone sets nothing (the address may be someone else's).
-        reply.setCookie(
-          deviceCookie,
-          issueDeviceCookie(abuse.deviceKey, user.email_key),
-          cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
-        );
+        // The password check counts like a login attempt on the account the token names. The
+        // token proved the mailbox and the password the registrant, more than a login proves:
+        // this browser gets the device cookie a login would set, so its first login is no "new
+        // device". Registering alone sets nothing (the address may be someone else's).
+        const user = await verifyEmailLogin(login, request, reply, request.body);
         await audit(request, { userId: user.id, action: 'account.email_verified' });
         return { user: toSelfView(user) };
       },
@@ -227,41 +177,11 @@ export function accountRoutes(
         },
       },
       async (request, reply) => {
-        const accountKey = loginAccountKey(request.body.email);
-        const attempt = {
-          ip: request.ip,
-          accountKey,
-          knownDevice: isValidDeviceCookie(
-            abuse.deviceKey,
-            accountKey,
-            request.cookies[deviceCookie],
-          ),
-        };
-        await throttle.admit(attempt);
-        let user: Awaited<ReturnType<typeof checkCredentials>>;
-        try {
-          user = await checkCredentials(accounts, {
-            ...request.body,
-            priority: attempt.knownDevice,
-          });
-        } catch (err) {
-          if (err instanceof AppError && err.code === 'invalid_credentials') {
-            await throttle.failed(attempt, request.log, async () => {
-              return (await findUserByEmailKey(accounts.db, accountKey))?.id;
-            });
-          } else if (err instanceof AppError && err.code === 'overloaded') {
-            // No verdict on the password: the attempt does not count (issue 5).
-            await throttle.abandoned(attempt);
-          }
-          throw err;
+        const outcome = await passwordLogin(login, request, reply, request.body);
+        if (outcome.kind === 'mfa_required') {
+          throw mfaError('mfa_required', { mfaToken: outcome.mfaToken });
         }
-        await throttle.succeeded(attempt);
-        if (user.mfa_enabled) {
-          // The token works only with this cookie: bound to the client that typed the password.
-          const mfaToken = await startMfaChallenge(mfa.tokens, reply, secure, user);
-          throw mfaError('mfa_required', { mfaToken });
-        }
-        return finishLogin(request, reply, user, attempt.knownDevice, false);
+        return finishLogin(request, reply, outcome.user, outcome.knownDevice, false);
       },
     );
 
@@ -281,33 +201,11 @@ export function accountRoutes(
         },
       },
       async (request, reply) => {
-        const { userId, challengeId, credentialStamp } = await mfa.tokens.spendAttempt(
-          request.body.mfaToken,
-          request.cookies[mfaCookie],
-        );
-        const user = await findUserById(accounts.db, userId);
-        // A challenge from before "this was not me" dies with the password login it continued.
-        if (!user || user.locked || user.password_login_blocked_at !== null) {
-          throw mfaError('invalid_mfa_token');
-        }
-        mfa.tokens.assertCredentialsUnchanged(user, credentialStamp);
-        const factor = await verifySecondFactor(
-          mfa.deps,
-          { id: user.id, ip: request.ip },
-          request.body.code,
-        );
-        // One challenge, one session: a second success with the same token is refused.
-        if (!(await mfa.tokens.complete(challengeId))) throw mfaError('invalid_mfa_token');
-        reply.clearCookie(mfaCookie, mfaCookieOptions(secure, MFA_COOKIE_PATH, 0));
-        const knownDevice = isValidDeviceCookie(
-          abuse.deviceKey,
-          user.email_key,
-          request.cookies[deviceCookie],
-        );
-        const body = await finishLogin(request, reply, user, knownDevice, true);
+        const done = await secondFactorLogin(login, request, reply, request.body);
+        const body = await finishLogin(request, reply, done.user, done.knownDevice, true);
         // A used recovery code was audited with its use, in one transaction.
-        if (factor.recoveryCodesRemaining === undefined) return body;
-        return { ...body, recoveryCodesRemaining: factor.recoveryCodesRemaining };
+        if (done.recoveryCodesRemaining === undefined) return body;
+        return { ...body, recoveryCodesRemaining: done.recoveryCodesRemaining };
       },
     );
 

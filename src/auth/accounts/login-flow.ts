@@ -1,8 +1,8 @@
 /**
- * The steps of a password login and of an address verification, written for the hosted pages
- * (web/auth/) to run exactly what the JSON API runs: the same throttle, the same credential check,
- * the same MFA challenge and cookies, and the session through finish-login.ts. A route only
- * chooses how to answer. (accounts.routes.ts still inlines the same steps; it should call these.)
+ * The steps of a password login and of an address verification, shared by the JSON API
+ * (accounts.routes.ts) and the hosted pages (web/auth/): the same throttle, the same credential
+ * check, the same MFA challenge and cookies, and the session through finish-login.ts. A route
+ * only chooses how to answer.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { User } from '../../platform/db/schema.js';
