@@ -27,14 +27,14 @@ function listeningPort(output: string): number | undefined {
 }
 
 /** Starts `src/main.ts` on port 0 (the kernel picks a free one; no probe released before use). */
-function startServer(): Server {
+function startServer(dir = dataDir): Server {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
     PORT: '0',
-    DATA_DIR: dataDir,
+    DATA_DIR: dir,
     SHUTDOWN_TIMEOUT_MS: '8000',
     // This test is about shutdown: on a starved machine load shedding would rightly answer 503.
     LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
@@ -123,6 +123,22 @@ describe('attack: a second process on a data directory in use', () => {
 });
 
 describe('graceful shutdown', () => {
+  // Its own server in its own data directory: it stops the server, which the other test needs.
+  const ownDir = mkdtempSync(join(tmpdir(), 'bastion-shutdown-'));
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    server = startServer(ownDir);
+    port = await waitUntilLive(server);
+  }, 300_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    rmSync(ownDir, { recursive: true, force: true });
+  });
+
   it('SIGTERM mid-request: the request completes, new connections are refused, exit 0', async () => {
     const socket = net.connect({ host: '127.0.0.1', port });
     await new Promise((resolve) => socket.once('connect', resolve));
@@ -172,6 +188,6 @@ describe('graceful shutdown', () => {
 
     const code = await Promise.race([server.exited, sleep(20_000).then(() => 'timeout')]);
     expect(code).toBe(0);
-    expect(existsSync(join(dataDir, 'bastion.lock'))).toBe(false);
+    expect(existsSync(join(ownDir, 'bastion.lock'))).toBe(false);
   }, 60_000);
 });
