@@ -81,9 +81,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_REGISTER_PER_HOUR: int(1, 10_000_000).default(10),
   RATE_LIMIT_FORGOT_PER_HOUR: int(1, 10_000_000).default(5),
   RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR: int(1, 1000).default(3),
+  RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR: int(1, 1000).default(3),
   RATE_LIMIT_TOKEN_PER_HOUR: int(1, 10_000_000).default(20),
   RATE_LIMIT_REFRESH_PER_MINUTE: int(1, 10_000_000).default(60),
-  RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR: int(1, 1000).default(3),
   RATE_LIMIT_UPLOADS_PER_HOUR: int(1, 10_000_000).default(30),
   RATE_LIMIT_CONTENT_PER_HOUR: int(1, 10_000_000).default(60),
   RATE_LIMIT_MFA_CODES: int(1, 1000).default(10),
@@ -234,14 +234,14 @@ export interface Config {
     readonly registerPerHour: number;
     readonly forgotPerHour: number;
     readonly forgotMailsPerAccountHour: number;
+    /** Registration mails (verification or "already registered") per address, known or not. */
+    readonly registerMailsPerAddressHour: number;
     readonly tokenPerHour: number;
     readonly refreshPerMinute: number;
     /** Image uploads per account (each one is a decode and re-encode). */
     readonly uploadsPerHour: number;
     /** Posts and comments per account. */
     readonly contentPerHour: number;
-    /** Registration mails (verification or "already registered") per address, known or not. */
-    readonly registerMailsPerAddressHour: number;
     /** Wrong second-factor codes per account in a window (a right code is not counted). */
     readonly mfaCodes: number;
     readonly mfaWindowSeconds: number;
@@ -464,6 +464,7 @@ export function loadConfig(env: Env = process.env): Config {
       registerPerHour: e.RATE_LIMIT_REGISTER_PER_HOUR,
       forgotPerHour: e.RATE_LIMIT_FORGOT_PER_HOUR,
       forgotMailsPerAccountHour: e.RATE_LIMIT_FORGOT_MAILS_PER_ACCOUNT_HOUR,
+      registerMailsPerAddressHour: e.RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR,
       tokenPerHour: e.RATE_LIMIT_TOKEN_PER_HOUR,
       refreshPerMinute: e.RATE_LIMIT_REFRESH_PER_MINUTE,
       uploadsPerHour: e.RATE_LIMIT_UPLOADS_PER_HOUR,
@@ -473,7 +474,6 @@ export function loadConfig(env: Env = process.env): Config {
       oauthPerMinute: e.RATE_LIMIT_OAUTH_PER_MINUTE,
     },
     oauthProviders,
-      registerMailsPerAddressHour: e.RATE_LIMIT_REGISTER_MAILS_PER_ADDRESS_HOUR,
     retention: {
       intervalSeconds: e.RETENTION_INTERVAL_SECONDS,
       batchSize: e.RETENTION_BATCH_SIZE,

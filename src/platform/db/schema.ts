@@ -23,10 +23,10 @@ export interface UsersTable {
   totp_secret_sealed: ColumnType<string | null, string | null | undefined, string | null>;
   /** A secret from setup waiting for its first code. */
   totp_pending_sealed: ColumnType<string | null, string | null | undefined, string | null>;
-  /** Set by "this was not me": password login fails like a wrong password until a reset. */
-  password_login_blocked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** The last accepted TOTP time step: a code is accepted once. */
   totp_last_counter: ColumnType<number, number | undefined, number>;
+  /** Set by "this was not me": password login fails like a wrong password until a reset. */
+  password_login_blocked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Set when the account is deleted: the row stays as a tombstone, its personal data erased. */
   deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
