@@ -20,17 +20,17 @@ import {
   notifySessionTheft,
   secureAccountUrl,
 } from './auth/accounts/accounts.service.js';
-import { AccountMailWorker } from './auth/accounts/mail-outbox.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
+import { AccountMailWorker } from './auth/accounts/mail-outbox.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
-import { identityRoutes } from './auth/oauth/identities.routes.js';
-import { type OAuthDeps, oauthRoutes } from './auth/oauth/oauth.routes.js';
-import { createSocialProviders } from './auth/oauth/providers/index.js';
-import type { GithubEndpoints } from './auth/oauth/providers/github.js';
 import { KeyRing } from './auth/keys/keyring.js';
 import { mfaRoutes } from './auth/mfa/mfa.routes.js';
 import type { MfaDeps } from './auth/mfa/mfa.service.js';
 import { MfaTokens } from './auth/mfa/mfa-tokens.js';
+import { identityRoutes } from './auth/oauth/identities.routes.js';
+import { type OAuthDeps, oauthRoutes } from './auth/oauth/oauth.routes.js';
+import type { GithubEndpoints } from './auth/oauth/providers/github.js';
+import { createSocialProviders } from './auth/oauth/providers/index.js';
 import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy } from './auth/passwords/policy.js';
 import { Revocations } from './auth/sessions/revocations.js';
@@ -57,12 +57,12 @@ import { createMediaStore } from './platform/media/media.store.js';
 import { indexRouteMethods } from './platform/method-not-allowed.js';
 import { installMonitoring } from './platform/monitoring.js';
 import { registerOpenApi } from './platform/openapi.js';
+import { createLimiter } from './platform/rate-limit/limiters.js';
 import {
   createRateLimits,
   installGlobalRateLimit,
   perIp,
 } from './platform/rate-limit/rate-limits.js';
-import { createLimiter } from './platform/rate-limit/limiters.js';
 import { serializerCompiler } from './platform/response-serializer.js';
 import { startPruner } from './platform/retention/pruner.js';
 import { retentionTasks } from './platform/retention/retention.tasks.js';
