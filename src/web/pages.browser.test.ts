@@ -235,6 +235,21 @@ describe('hosted pages in Chromium', () => {
   );
 
   it(
+    'a social login refusal redirected to /login?error= names its code; any other value is not echoed',
+    async () => {
+      const context = await browser.newContext();
+      const page = await watchedPage(context, []);
+      await page.goto(`${base}/login?error=oauth_state_invalid`);
+      expect(await page.locator('[role=alert]').textContent()).toContain('oauth_state_invalid');
+      await page.goto(`${base}/login?error=${encodeURIComponent('Call +1 555 0100 now')}`);
+      expect(await page.locator('[role=alert]').count()).toBe(0);
+      expect(await page.content()).not.toContain('555 0100');
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
     'the "this was not me" link explains what it did and what to do next',
     async () => {
       const context = await browser.newContext();

@@ -25,6 +25,7 @@ export const ResetForm = ResetBody.extend(csrf);
 export const TokenForm = TokenBody.extend(csrf);
 export const CsrfOnlyForm = z.strictObject(csrf);
 
-export const LoginQuery = z.object({ ...returnTo });
+/** `error`: a social login's refusal code (auth/oauth), shown only when it is one of those. */
+export const LoginQuery = z.object({ ...returnTo, error: z.string().max(64).optional() });
 /** A mailed link's token; checked by the service when the form is sent, not on display. */
 export const TokenQuery = z.object({ token: z.string().max(256).optional() });

@@ -10,12 +10,24 @@ import {
   secondFactorLogin,
   startLoginSession,
 } from '../../auth/accounts/login-flow.js';
+import { type OAuthErrorCode, oauthError, REDIRECT_CODES } from '../../auth/oauth/oauth.errors.js';
+import { platformError } from '../../platform/errors.js';
 import { exposedError, pageError } from '../page-errors.js';
 import { pageSession } from '../page-session.js';
-import { sendPage } from '../render.js';
+import { type PageError, sendPage } from '../render.js';
 import { safeReturnTo } from '../return-to.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
 import { LoginForm, LoginMfaForm, LoginQuery } from './forms.schemas.js';
+
+/**
+ * The refusal a social login redirected here with (`/login?error=<code>`): only the codes the
+ * callback may send are shown, with our own title; any other value is ignored, never echoed.
+ */
+function redirectedError(code: string | undefined): PageError | undefined {
+  if (code === undefined || !REDIRECT_CODES.has(code)) return undefined;
+  if (code === 'rate_limited') return pageError(platformError('rate_limited'));
+  return pageError(oauthError(code as OAuthErrorCode));
+}
 
 export function loginPages(deps: WebDeps) {
   const { login, render, forms } = deps;
@@ -30,6 +42,7 @@ export function loginPages(deps: WebDeps) {
         if (await pageSession(login.sessions, request)) return reply.redirect(returnTo, 302);
         return sendPage(reply, render, 'login', {
           title: 'Sign in',
+          error: redirectedError(request.query.error),
           csrf: forms.token(request, reply),
           returnTo,
           email: '',
