@@ -10,6 +10,7 @@ export const LAYOUT = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title><%= it.title %> · Bastion</title>
 <link rel="stylesheet" href="<%= it.stylesheet %>">
+<% if (it.script) { %><script src="<%= it.script %>" defer></script><% } %>
 </head>
 <body>
 <header class="top"><a href="/account">Bastion</a><% if (it.signedIn) { %><span>Signed in</span><% } %></header>

@@ -235,6 +235,73 @@ describe('hosted pages in Chromium', () => {
   );
 
   it(
+    "a social login's MFA hand-off (/login?mfa=1#mfaToken=…) completes in the page form",
+    async () => {
+      const context = await browser.newContext();
+      const problems: string[] = [];
+      const page = await watchedPage(context, problems);
+      const email = uniqueEmail('handoff');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { email, password: STRONG_PASSWORD, displayName: 'Hand Off' },
+      });
+      const mail = await waitForAccountMail(smtp, email, 'verification');
+      await served.ctx.app.inject({
+        method: 'POST',
+        url: '/auth/verify-email',
+        payload: {
+          token: extractLink(mail, '/verify-email').searchParams.get('token'),
+          password: STRONG_PASSWORD,
+        },
+      });
+      const api = await login(served.ctx.app, email, STRONG_PASSWORD);
+      const { secret } = await enrolTotp(served.ctx.app, api.accessToken, clock);
+      // The first step from this browser (as the social callback would end it): the challenge
+      // cookie lands in the browser, the token goes into the fragment.
+      const first = await page.request.post(`${base}/auth/login`, {
+        data: { email, password: STRONG_PASSWORD },
+      });
+      expect(first.status()).toBe(401);
+      const { mfaToken } = (await first.json()) as { mfaToken: string };
+      await page.goto(`${base}/login?mfa=1&returnTo=%2Faccount#mfaToken=${mfaToken}`);
+      expect(new URL(page.url()).hash).toBe('');
+      await page.getByLabel('Code').fill(freshCode(secret, clock));
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.waitForURL(`${base}/account`);
+      expect(await page.locator('#display-name').textContent()).toBe('Hand Off');
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
+    'on a phone-sized screen the pages fit the width (no sideways scrolling)',
+    async () => {
+      const context = await browser.newContext({
+        viewport: { width: 375, height: 740 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
+      const page = await watchedPage(context, []);
+      for (const [path, name] of [
+        ['/login', 'login-phone'],
+        ['/register', 'register-phone'],
+      ] as const) {
+        await page.goto(`${base}${path}`);
+        expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+          375,
+        );
+        await checkPage(page, name);
+      }
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
     'a social login refusal redirected to /login?error= names its code; any other value is not echoed',
     async () => {
       const context = await browser.newContext();

@@ -12,6 +12,7 @@ import { loginPages } from './auth/login.routes.js';
 import { formCsrf } from './form-csrf.js';
 import { pageErrorHandler } from './page-errors.js';
 import { createRenderer } from './render.js';
+import { LOGIN_MFA_SCRIPT } from './scripts.js';
 import { STYLESHEET } from './stylesheet.js';
 import type { WebDeps } from './web.deps.js';
 
@@ -34,6 +35,15 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
           .header('cache-control', 'public, max-age=31536000, immutable')
           .type('text/css; charset=utf-8')
           .send(STYLESHEET.css),
+    );
+    app.get(
+      LOGIN_MFA_SCRIPT.path,
+      { config: { access: 'public' }, schema: { hide: true } },
+      async (_request, reply) =>
+        reply
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .type('text/javascript; charset=utf-8')
+          .send(LOGIN_MFA_SCRIPT.body),
     );
     await app.register(async (pages) => {
       await pages.register(formbody, { bodyLimit: FORM_BODY_LIMIT });

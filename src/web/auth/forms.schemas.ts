@@ -26,6 +26,11 @@ export const TokenForm = TokenBody.extend(csrf);
 export const CsrfOnlyForm = z.strictObject(csrf);
 
 /** `error`: a social login's refusal code (auth/oauth), shown only when it is one of those. */
-export const LoginQuery = z.object({ ...returnTo, error: z.string().max(64).optional() });
+export const LoginQuery = z.object({
+  ...returnTo,
+  error: z.string().max(64).optional(),
+  /** `1`: a social login stopped at the second factor (its token is in the fragment). */
+  mfa: z.literal('1').optional(),
+});
 /** A mailed link's token; checked by the service when the form is sent, not on display. */
 export const TokenQuery = z.object({ token: z.string().max(256).optional() });

@@ -16,6 +16,7 @@ import { exposedError, pageError } from '../page-errors.js';
 import { pageSession } from '../page-session.js';
 import { type PageError, sendPage } from '../render.js';
 import { safeReturnTo } from '../return-to.js';
+import { LOGIN_MFA_SCRIPT } from '../scripts.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
 import { LoginForm, LoginMfaForm, LoginQuery } from './forms.schemas.js';
 
@@ -40,6 +41,16 @@ export function loginPages(deps: WebDeps) {
       async (request, reply) => {
         const returnTo = safeReturnTo(request.query.returnTo);
         if (await pageSession(login.sessions, request)) return reply.redirect(returnTo, 302);
+        if (request.query.mfa === '1') {
+          // The social login's MFA hand-off: the script moves the fragment's token into the form.
+          return sendPage(reply, render, 'login-mfa', {
+            title: 'Two-step verification',
+            script: LOGIN_MFA_SCRIPT.src,
+            csrf: forms.token(request, reply),
+            returnTo,
+            mfaToken: '',
+          });
+        }
         return sendPage(reply, render, 'login', {
           title: 'Sign in',
           error: redirectedError(request.query.error),
