@@ -32,6 +32,17 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export const scenarios: readonly Scenario[] = [
   {
+    name: 'login-page',
+    description:
+      'GET /login (issue 15) rendered per request: page headers and CSP, the session look-up ' +
+      '(no cookie: none), a fresh form-CSRF cookie and token, the Eta template; vs bare Fastify ' +
+      'sending the same page rendered once',
+    bastionPath: '/login',
+    barePath: '/login',
+    optional: true,
+    target: null,
+  },
+  {
     name: 'health-live',
     description:
       'GET /health/live through every global hook: security headers, CORS, cookies, request id, ' +

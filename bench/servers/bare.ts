@@ -5,6 +5,7 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
+import { createRenderer } from '../../src/web/render.js';
 import { announce, onStop } from '../lib/server.js';
 
 const app = Fastify();
@@ -15,6 +16,16 @@ onStop(async () => {
   await pool?.end();
 });
 app.get('/health/live', async () => ({ status: 'ok' }));
+// The baseline of `GET /login`: the same page, rendered once at start and sent as fixed bytes.
+const loginPage = createRenderer()('login', {
+  title: 'Sign in',
+  csrf: 'x'.repeat(43),
+  returnTo: '/account',
+  email: '',
+});
+app.get('/login', async (_request, reply) =>
+  reply.type('text/html; charset=utf-8').send(loginPage),
+);
 if (pool) {
   app.get<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
     const { rows } = await pool.query(
