@@ -3,16 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
-import { hmacBase64url } from '../../platform/crypto.js';
 import type { User } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
-import type { SheddingExemption } from '../../platform/load-shedding.js';
 import { perIp } from '../../platform/rate-limit/rate-limits.js';
-import type { BurstAccount } from '../../platform/unauthorized-burst.js';
 import { mfaError } from '../mfa/mfa.errors.js';
 import { LoginMfaBody } from '../mfa/mfa.schemas.js';
 import { MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS } from '../mfa/mfa-tokens.js';
-import { cookieNames } from '../sessions/cookies.js';
 import { endUserSessions, type SessionDeps } from '../sessions/sessions.service.js';
 import {
   Accepted,
@@ -34,13 +30,12 @@ import {
   resetPassword,
   secureAccount,
 } from './accounts.service.js';
-import { findUserByEmailKey, findUserById } from './accounts.store.js';
-import { isValidDeviceCookie, looksLikeDeviceCookie } from './device-cookie.js';
+import { findUserById } from './accounts.store.js';
 import { finishLogin as finishLoginWith } from './finish-login.js';
 import {
   type AbuseDeps,
   type LoginDeps,
-  loginAccountKey,
+  loginGuards,
   type MfaLogin,
   passwordLogin,
   secondFactorLogin,
@@ -57,8 +52,6 @@ export function accountRoutes(
   abuse: AbuseDeps,
   mfa: MfaLogin,
 ) {
-  const secure = sessions.config.secureCookies;
-  const deviceCookie = cookieNames(secure).device;
   const { limits, throttle } = abuse;
   const login: LoginDeps = { accounts, sessions, abuse, mfa };
   const audit = (request: FastifyRequest, change: Omit<AccountChange, 'ip'>) =>
@@ -66,40 +59,8 @@ export function accountRoutes(
       ...change,
       ip: request.ip,
     });
-  /**
-   * Under a flood, load shedding still lets through a login that carries a device cookie valid
-   * for the account it names (issue 5): the owner of a known device can log in while everyone
-   * else gets 503. The HMAC is checked before any limiter, database or hashing work.
-   */
-  const knownDeviceLogin: SheddingExemption = {
-    mayExempt: (request) => looksLikeDeviceCookie(request.cookies[deviceCookie]),
-    exempt: (request) => {
-      const body = request.body as { email: string };
-      const cookie = request.cookies[deviceCookie];
-      return isValidDeviceCookie(abuse.deviceKey, loginAccountKey(body.email), cookie);
-    },
-  };
-  /**
-   * Refused logins count against the account they name, as the throttle keys it, so a burst on
-   * one account from many addresses raises a security event (issue 5).
-   */
-  const burstEmail = (request: FastifyRequest) => {
-    const email = (request.body as { email?: unknown } | undefined)?.email;
-    return typeof email === 'string' && email.length <= 320 ? loginAccountKey(email) : undefined;
-  };
-  const loginBurst: BurstAccount = {
-    // Counted in shared state under a keyed hash of the address, never the address itself.
-    key: (request) => {
-      const accountKey = burstEmail(request);
-      return accountKey === undefined ? undefined : hmacBase64url(abuse.stateKeyKey, accountKey);
-    },
-    userId: async (_key, request) => {
-      const accountKey = burstEmail(request);
-      return accountKey === undefined
-        ? undefined
-        : (await findUserByEmailKey(accounts.db, accountKey))?.id;
-    },
-  };
+  // Load-shedding exemption for known devices and per-account burst counting (issue 5).
+  const { sheddingExemption: knownDeviceLogin, burstAccount: loginBurst } = loginGuards(login);
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['auth'];

@@ -5,9 +5,12 @@
  * only chooses how to answer.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hmacBase64url } from '../../platform/crypto.js';
 import type { User } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
+import type { SheddingExemption } from '../../platform/load-shedding.js';
 import type { RateLimits } from '../../platform/rate-limit/rate-limits.js';
+import type { BurstAccount } from '../../platform/unauthorized-burst.js';
 import { mfaError } from '../mfa/mfa.errors.js';
 import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
 import { MFA_COOKIE_PATH, type MfaTokens } from '../mfa/mfa-tokens.js';
@@ -25,7 +28,12 @@ import {
   verifyEmail,
 } from './accounts.service.js';
 import { findUserByEmailKey, findUserById } from './accounts.store.js';
-import { DEVICE_COOKIE_MAX_AGE, issueDeviceCookie, isValidDeviceCookie } from './device-cookie.js';
+import {
+  DEVICE_COOKIE_MAX_AGE,
+  issueDeviceCookie,
+  isValidDeviceCookie,
+  looksLikeDeviceCookie,
+} from './device-cookie.js';
 import { normalizeEmail } from './email.js';
 import { finishLogin, startMfaChallenge } from './finish-login.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -63,6 +71,49 @@ export function loginAccountKey(email: string): string {
 
 function secureCookies(deps: LoginDeps): boolean {
   return deps.sessions.config.secureCookies;
+}
+
+/**
+ * The route options every password login declares (the API's and the page's): under a flood,
+ * load shedding still lets through a login carrying a device cookie valid for the account it
+ * names (issue 5; the HMAC is checked before any limiter, database or hashing work), and refused
+ * logins count against the account they name, under a keyed hash of the address, so a burst on
+ * one account from many addresses raises a security event.
+ */
+export function loginGuards(deps: LoginDeps): {
+  sheddingExemption: SheddingExemption;
+  burstAccount: BurstAccount;
+} {
+  const deviceCookie = cookieNames(secureCookies(deps)).device;
+  const accountKeyOf = (request: FastifyRequest) => {
+    const email = (request.body as { email?: unknown } | undefined)?.email;
+    return typeof email === 'string' && email.length <= 320 ? loginAccountKey(email) : undefined;
+  };
+  return {
+    sheddingExemption: {
+      mayExempt: (request) => looksLikeDeviceCookie(request.cookies[deviceCookie]),
+      exempt: (request) => {
+        const accountKey = accountKeyOf(request);
+        if (accountKey === undefined) return false;
+        const cookie = request.cookies[deviceCookie];
+        return isValidDeviceCookie(deps.abuse.deviceKey, accountKey, cookie);
+      },
+    },
+    burstAccount: {
+      key: (request) => {
+        const accountKey = accountKeyOf(request);
+        return accountKey === undefined
+          ? undefined
+          : hmacBase64url(deps.abuse.stateKeyKey, accountKey);
+      },
+      userId: async (_key, request) => {
+        const accountKey = accountKeyOf(request);
+        return accountKey === undefined
+          ? undefined
+          : (await findUserByEmailKey(deps.accounts.db, accountKey))?.id;
+      },
+    },
+  };
 }
 
 /** Whether the request carries this browser's device cookie for the account. */

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
+  loginGuards,
   passwordLogin,
   secondFactorLogin,
   startLoginSession,
@@ -32,6 +33,8 @@ function redirectedError(code: string | undefined): PageError | undefined {
 
 export function loginPages(deps: WebDeps) {
   const { login, render, forms } = deps;
+  // The same load-shedding exemption and burst counting as POST /auth/login.
+  const guards = loginGuards(login);
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -64,7 +67,7 @@ export function loginPages(deps: WebDeps) {
     r.post(
       '/login',
       {
-        config: PAGE,
+        config: { ...PAGE, ...guards },
         preValidation: [forms.check],
         schema: { hide: true, body: LoginForm },
       },
