@@ -8,17 +8,12 @@ import { decodeJwt } from 'jose';
 import { Secret } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { bearer, cookieValue, type LoggedIn, login, signUp } from '../../../test/support/auth.js';
 import {
-  bearer,
-  cookieValue,
-  type LoggedIn,
-  login,
-  registerAndVerify,
-  signUp,
-} from '../../../test/support/auth.js';
-import {
+  type Enrolled,
   enrolTotp,
   freshCode,
+  loginWithMfa,
   MINUTE_MS,
   postMfaCode,
   SETUP_TIMEOUT_MS,
@@ -140,24 +135,26 @@ describe('TOTP enrolment', () => {
 });
 
 describe('the life of an MFA account', () => {
-  let user: LoggedIn;
-  let secret: string;
-  let recoveryCodes: string[];
-  /** The session of the latest MFA login. */
-  let session: LoggedIn;
+  // Each step of the story starts from an account of its own, brought to that step here, so the
+  // steps hold in any order (issue 14: the suite runs shuffled).
 
-  beforeAll(async () => {
-    const { email, password } = await registerAndVerify(ctx.app, smtp);
-    user = await login(ctx.app, email, password);
-  }, SETUP_TIMEOUT_MS);
+  /** A new account with TOTP on: its password-only session, secret and recovery codes. */
+  async function mfaAccount(): Promise<{ user: LoggedIn } & Enrolled> {
+    const user = await signUp(ctx.app, smtp);
+    const enrolled = await enrolTotp(ctx.app, user.accessToken, clock);
+    const mail = await securityMail(user.email);
+    expect(mail.text).toMatch(/turned on/i);
+    return { user, ...enrolled };
+  }
 
   it('confirm with a valid code turns MFA on and answers 10 distinct recovery codes of 60 bits', async () => {
+    const user = await signUp(ctx.app, smtp);
     const setupRes = await setup(user.accessToken);
-    secret = setupRes.json().secret;
+    const secret: string = setupRes.json().secret;
     const res = await confirm(user.accessToken, codeAt(secret, clock.now()));
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    recoveryCodes = res.json().recoveryCodes;
+    const recoveryCodes: string[] = res.json().recoveryCodes;
     expect(recoveryCodes).toHaveLength(10);
     expect(new Set(recoveryCodes).size).toBe(10);
     for (const code of recoveryCodes) {
@@ -177,6 +174,7 @@ describe('the life of an MFA account', () => {
   });
 
   it('a correct password now answers 401 mfa_required with an mfaToken, and no session', async () => {
+    const { user } = await mfaAccount();
     const res = await ctx.app.inject({
       method: 'POST',
       url: '/auth/login',
@@ -196,6 +194,7 @@ describe('the life of an MFA account', () => {
   });
 
   it('the current code completes the login: tokens, cookies, and amr pwd+otp', async () => {
+    const { user, secret } = await mfaAccount();
     const challenge = await startMfaLogin(ctx.app, user.email, user.password);
     const res = await postMfaCode(ctx.app, challenge, freshCode(secret, clock));
     expect(res.statusCode).toBe(200);
@@ -228,6 +227,7 @@ describe('the life of an MFA account', () => {
   });
 
   it('a recovery code works in place of a TOTP code and says how many remain', async () => {
+    const { user, recoveryCodes } = await mfaAccount();
     const challenge = await startMfaLogin(ctx.app, user.email, user.password);
     const res = await postMfaCode(ctx.app, challenge, recoveryCodes[0] as string);
     expect(res.statusCode).toBe(200);
@@ -236,19 +236,24 @@ describe('the life of an MFA account', () => {
   });
 
   it('a recovery code is accepted without dashes and in upper case', async () => {
+    const { user, recoveryCodes } = await mfaAccount();
+    const first = await startMfaLogin(ctx.app, user.email, user.password);
+    expect((await postMfaCode(ctx.app, first, recoveryCodes[0] as string)).statusCode).toBe(200);
     const challenge = await startMfaLogin(ctx.app, user.email, user.password);
     const typed = (recoveryCodes[1] as string).replace(/-/g, '').toUpperCase();
     const res = await postMfaCode(ctx.app, challenge, typed);
     expect(res.statusCode).toBe(200);
     expect(res.json().recoveryCodesRemaining).toBe(8);
-    session = {
-      ...user,
-      accessToken: res.json().accessToken,
-      csrfToken: res.json().csrfToken,
-    };
   });
 
   it('regenerating recovery codes with a current code answers 10 new ones; the old ones stop working', async () => {
+    const { user, secret, recoveryCodes } = await mfaAccount();
+    const session = await loginWithMfa(
+      ctx.app,
+      user.email,
+      user.password,
+      freshCode(secret, clock),
+    );
     clock.advance(MINUTE_MS);
     const res = await ctx.app.inject({
       method: 'POST',
@@ -281,11 +286,16 @@ describe('the life of an MFA account', () => {
     const used = await postMfaCode(ctx.app, newChallenge, fresh[0] as string);
     expect(used.statusCode).toBe(200);
     expect(used.json().recoveryCodesRemaining).toBe(9);
-    session = { ...user, accessToken: used.json().accessToken, csrfToken: used.json().csrfToken };
-    recoveryCodes = fresh;
   });
 
   it('removing MFA within 5 minutes of login with a current code answers 204; login asks for no code', async () => {
+    const { user, secret, recoveryCodes } = await mfaAccount();
+    const session = await loginWithMfa(
+      ctx.app,
+      user.email,
+      user.password,
+      freshCode(secret, clock),
+    );
     // Four and a half minutes after the login (with the code's step below): still recent.
     clock.advance(4 * MINUTE_MS);
     const res = await ctx.app.inject({
@@ -315,6 +325,17 @@ describe('the life of an MFA account', () => {
   });
 
   it('MFA can be turned on again with a new secret after removal', async () => {
+    const { user, secret } = await mfaAccount();
+    // The enrolment session is itself a recent login (auth_time within 5 minutes).
+    const removed = await ctx.app.inject({
+      method: 'DELETE',
+      url: '/auth/mfa/totp',
+      headers: bearer(user.accessToken),
+      payload: { code: freshCode(secret, clock) },
+    });
+    expect(removed.statusCode).toBe(204);
+    expect((await securityMail(user.email)).text).toMatch(/turned off/i);
+
     const plain = await login(ctx.app, user.email, user.password);
     clock.advance(STEP_MS);
     const enrolled = await enrolTotp(ctx.app, plain.accessToken, clock);
