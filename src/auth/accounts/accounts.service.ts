@@ -15,6 +15,7 @@ import { AppError, platformError } from '../../platform/errors.js';
 import type { Mail, Mailer } from '../../platform/mail/mailer.js';
 import type { Limiter } from '../../platform/rate-limit/limiters.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
+import { deleteIdentitiesOf } from '../oauth/identities.store.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import { normalizePassword, type PasswordPolicy } from '../passwords/policy.js';
 import { accountError } from './accounts.errors.js';
@@ -339,6 +340,13 @@ export async function resetPassword(
   // password (a link mailed before the reset must not undo it).
   await setPasswordHashFromReset(deps.db, user.id, hash, now);
   await invalidateLinkTokens(deps.db, user.id, ['reset_password', 'secure_account'], now);
+  if (!user.email_verified_at) {
+    // Whoever linked an identity to an address nobody had proved (a provider that does not
+    // verify emails) must not ride into the account its owner has just proved and taken over.
+    const unlinked = await deleteIdentitiesOf(deps.db, user.id);
+    if (unlinked > 0)
+      log.warn({ event: 'unverified_identities_unlinked', unlinked }, 'reset unlinked identities');
+  }
   // The link proved control of the mailbox.
   const updated = await markEmailVerified(deps.db, user.id, now);
   sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));

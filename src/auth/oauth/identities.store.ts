@@ -94,3 +94,9 @@ export async function deleteIdentity(db: Db, userId: string, id: string): Promis
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/** Unlinks every identity of an account; returns how many there were. */
+export async function deleteIdentitiesOf(db: Db, userId: string): Promise<number> {
+  const result = await db.deleteFrom('identities').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
