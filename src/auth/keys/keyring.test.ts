@@ -72,8 +72,20 @@ async function jwksOf(ctx: TestContext): Promise<{ keys: JWK[] }> {
   return jwks;
 }
 
-// First in the file: it needs an empty key table, and it moves its own clock weeks ahead.
+// Its own database and state: it needs an empty key table (the other tests' apps make keys in
+// the shared one, whatever order they run in), and it moves its own clock weeks ahead.
 describe('automatic rotation after KEY_ROTATION_DAYS', () => {
+  let database: TestDatabase;
+  let state: SharedState;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    state = await openTestState();
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await state?.close();
+    await database?.close();
+  });
+
   it('creates a new key after the configured days, publishes it before it signs, and retires the old one', async () => {
     const config = loadConfig({ ...TEST_ENV, KEY_ROTATION_DAYS: '7' });
     expect(loadConfig(TEST_ENV).jwt.rotationDays).toBe(30);
