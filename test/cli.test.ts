@@ -112,13 +112,26 @@ function expectAdmin(users: User[], email: string): void {
 }
 
 describe('bastion user create, embedded database', () => {
-  const dataDir = tempDir();
-  const env = { DATA_DIR: dataDir };
   const email = 'root.admin@example.test';
+  /** Each test works on a data directory of its own: none relies on another having run. */
+  const ownDataDir = () => {
+    const dataDir = tempDir();
+    return { dataDir, env: { DATA_DIR: dataDir } };
+  };
+  /** The CLI-made admin `email` (password PASSWORD) in `env`'s data directory. */
+  async function cliAdmin(env: Record<string, string>): Promise<void> {
+    const run = await bastion(
+      ['user', 'create', '--email', 'Root.Admin@Example.TEST', '--role', 'admin'],
+      env,
+      PASSWORD,
+    );
+    expect(run.code, run.stderr).toBe(0);
+  }
 
   it(
     'creates a verified admin from the password on stdin, who can log in',
     async () => {
+      const { dataDir, env } = ownDataDir();
       const run = await bastion(
         ['user', 'create', '--email', 'Root.Admin@Example.TEST', '--role', 'admin'],
         env,
@@ -151,6 +164,8 @@ describe('bastion user create, embedded database', () => {
   it(
     'the CLI-made admin has no MFA: /admin answers mfa_enrollment_required until they enrol (issue 8)',
     async () => {
+      const { dataDir, env } = ownDataDir();
+      await cliAdmin(env);
       await withEmbedded(dataDir, async (handle) => {
         const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
         const app = await createTestApp({ database: handle, deps: { clock } });
@@ -175,12 +190,16 @@ describe('bastion user create, embedded database', () => {
         }
       });
     },
-    CLI_TIMEOUT_MS * 2,
+    CLI_TIMEOUT_MS * 3,
   );
 
   it(
     'a weak password on stdin exits non-zero naming the rule, and creates nobody',
     async () => {
+      const { dataDir, env } = ownDataDir();
+      // Migrated first, so "nobody" is read from a users table that exists.
+      const migrate = await bastion(['migrate'], env);
+      expect(migrate.code, migrate.stderr).toBe(0);
       const weak = [
         ['passwordpassword', 'breached'],
         ['weak.person rides a bike', 'contains_personal_info'],
@@ -198,13 +217,16 @@ describe('bastion user create, embedded database', () => {
         expect(await usersWithEmail(handle, 'weak.person@example.test')).toEqual([]);
       });
     },
-    CLI_TIMEOUT_MS * 3,
+    CLI_TIMEOUT_MS * 4,
   );
 
   it(
     'a duplicate email (any case) exits non-zero and leaves the first account as it was',
     async () => {
+      const { dataDir, env } = ownDataDir();
+      await cliAdmin(env);
       const before = await withEmbedded(dataDir, (h) => usersWithEmail(h, email));
+      expectAdmin(before, 'Root.Admin@example.test');
       const run = await bastion(
         ['user', 'create', '--email', 'ROOT.ADMIN@example.test', '--role', 'moderator'],
         env,
@@ -213,12 +235,13 @@ describe('bastion user create, embedded database', () => {
       expect(run.code).toBe(1);
       expect(await withEmbedded(dataDir, (h) => usersWithEmail(h, email))).toEqual(before);
     },
-    CLI_TIMEOUT_MS,
+    CLI_TIMEOUT_MS * 2,
   );
 
   it(
     'an unknown role or a missing email exits non-zero',
     async () => {
+      const { env } = ownDataDir();
       const badRole = await bastion(
         ['user', 'create', '--email', 'x.y@example.test', '--role', 'root'],
         env,
