@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { migrations } from '../migrations/index.js';
 import { DataDirInUseError } from '../src/platform/db/data-dir-lock.js';
 import {
@@ -32,43 +32,52 @@ async function shape(db: Db): Promise<string[]> {
 const ADMIN_URL = await postgresAdminUrl(); // throws under CI=true when PostgreSQL does not answer
 const ALL = Object.keys(migrations);
 
-let pglite: DatabaseHandle;
-let postgres: DatabaseHandle | undefined;
-beforeAll(async () => {
-  [pglite, postgres] = await Promise.all([
-    openDatabase({ dataDir: 'memory' }),
-    ADMIN_URL ? createPostgresDatabase(ADMIN_URL) : undefined,
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([pglite?.close(), postgres?.close()]);
-});
+/** Runs `use` on a fresh database of its own, closed after: no test sees another's migrations. */
+async function withDatabase<T>(open: () => Promise<DatabaseHandle>, use: (db: Db) => Promise<T>) {
+  const handle = await open();
+  try {
+    return await use(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+const freshPglite = () => openDatabase({ dataDir: 'memory' });
+const freshPostgres = () => createPostgresDatabase(ADMIN_URL as string);
 
 describe('migrations on PGlite', () => {
   it('apply every migration in order, then nothing the second time', async () => {
-    expect(await migrateToLatest(pglite.db)).toEqual(ALL);
-    expect(await migrateToLatest(pglite.db)).toEqual([]);
-    await pingDatabase(pglite.db);
-    expect(await shape(pglite.db)).toEqual(expect.arrayContaining(['users.email_key: text']));
+    await withDatabase(freshPglite, async (db) => {
+      expect(await migrateToLatest(db)).toEqual(ALL);
+      expect(await migrateToLatest(db)).toEqual([]);
+      await pingDatabase(db);
+      expect(await shape(db)).toEqual(expect.arrayContaining(['users.email_key: text']));
+    });
   }, 120_000); // PGlite's first query starts the embedded server: slow on a loaded machine
 });
 
 describe.skipIf(!ADMIN_URL)('migrations on PostgreSQL', () => {
   it('apply every migration in order, then nothing the second time', async () => {
-    const db = (postgres as DatabaseHandle).db;
-    expect(await migrateToLatest(db)).toEqual(ALL);
-    expect(await migrateToLatest(db)).toEqual([]);
-    await pingDatabase(db);
+    await withDatabase(freshPostgres, async (db) => {
+      expect(await migrateToLatest(db)).toEqual(ALL);
+      expect(await migrateToLatest(db)).toEqual([]);
+      await pingDatabase(db);
+    });
   });
 
   it('leave exactly the same tables and columns as on PGlite', async () => {
-    const db = (postgres as DatabaseHandle).db;
-    await migrateToLatest(pglite.db);
-    await migrateToLatest(db);
-    const [embedded, real] = await Promise.all([shape(pglite.db), shape(db)]);
+    const [embedded, real] = await Promise.all([
+      withDatabase(freshPglite, async (db) => {
+        expect(await migrateToLatest(db)).toEqual(ALL);
+        return shape(db);
+      }),
+      withDatabase(freshPostgres, async (db) => {
+        expect(await migrateToLatest(db)).toEqual(ALL);
+        return shape(db);
+      }),
+    ]);
     expect(embedded.length).toBeGreaterThan(10);
     expect(real).toEqual(embedded);
-  });
+  }, 120_000); // opens its own PGlite
 });
 
 describe('the embedded data directory', () => {
