@@ -65,16 +65,15 @@ describe.skipIf(!ADMIN_URL)('migrations on PostgreSQL', () => {
   });
 
   it('leave exactly the same tables and columns as on PGlite', async () => {
-    const [embedded, real] = await Promise.all([
-      withDatabase(freshPglite, async (db) => {
-        expect(await migrateToLatest(db)).toEqual(ALL);
-        return shape(db);
-      }),
-      withDatabase(freshPostgres, async (db) => {
-        expect(await migrateToLatest(db)).toEqual(ALL);
-        return shape(db);
-      }),
-    ]);
+    // One after the other: PGlite's start holds the event loop, which can time out a pg connection.
+    const embedded = await withDatabase(freshPglite, async (db) => {
+      expect(await migrateToLatest(db)).toEqual(ALL);
+      return shape(db);
+    });
+    const real = await withDatabase(freshPostgres, async (db) => {
+      expect(await migrateToLatest(db)).toEqual(ALL);
+      return shape(db);
+    });
     expect(embedded.length).toBeGreaterThan(10);
     expect(real).toEqual(embedded);
   }, 120_000); // opens its own PGlite
