@@ -4,23 +4,15 @@
  * wrong guesses put the owner back into the per-account backoff (and sibling apps on the same
  * site are logged out too). Proven in a real Chromium, which honours the header.
  */
-import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_COOKIE, WRONG_PASSWORD } from '../support/abuse.js';
 import { accountTestEnv, BUILD_TIMEOUT_MS } from '../support/accounts.js';
 import { createTestApp, type TestContext } from '../support/app.js';
 import { bearer, cookieValue, registerAndVerify } from '../support/auth.js';
+import { launchChromium } from '../support/browser.js';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.js';
-
-function chromiumPath(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('Chromium is required for this test: apt-get install -y chromium');
-  }
-}
 
 let smtp: TestSmtp;
 let ctx: TestContext;
@@ -37,18 +29,7 @@ beforeAll(async () => {
   });
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, BUILD_TIMEOUT_MS);
 afterAll(async () => {
   await browser?.close();

@@ -57,40 +57,8 @@ export interface RefreshRecord {
 
 type Executor = Db;
 
-/** Reads a refresh token and locks it (FOR UPDATE) so concurrent rotations serialize. */
-export async function findRefreshForUpdate(
-  trx: Executor,
-  tokenHash: string,
-): Promise<RefreshRecord | undefined> {
-  return trx
-    .selectFrom('refresh_tokens as t')
-    .innerJoin('sessions as s', 's.id', 't.session_id')
-    .innerJoin('users as u', 'u.id', 's.user_id')
-    .select([
-      't.token_hash',
-      't.rotated_at',
-      's.id as session_id',
-      's.user_id',
-      's.created_at',
-      's.auth_time',
-      's.last_used_at',
-      's.idle_timeout_seconds',
-      's.expires_at',
-      's.revoked_at',
-      's.mfa',
-      'u.roles',
-      'u.locked',
-    ])
-    .where('t.token_hash', '=', tokenHash)
-    .forUpdate('t')
-    .executeTakeFirst();
-}
-
-/** Reads a refresh token with its session and account, without locking (read-only pages). */
-export async function findRefreshRecord(
-  db: Db,
-  tokenHash: string,
-): Promise<RefreshRecord | undefined> {
+/** A refresh token with its session and account. */
+function refreshRecordQuery(db: Executor, tokenHash: string) {
   return db
     .selectFrom('refresh_tokens as t')
     .innerJoin('sessions as s', 's.id', 't.session_id')
@@ -110,8 +78,23 @@ export async function findRefreshRecord(
       'u.roles',
       'u.locked',
     ])
-    .where('t.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+    .where('t.token_hash', '=', tokenHash);
+}
+
+/** Reads a refresh token and locks it (FOR UPDATE) so concurrent rotations serialize. */
+export async function findRefreshForUpdate(
+  trx: Executor,
+  tokenHash: string,
+): Promise<RefreshRecord | undefined> {
+  return refreshRecordQuery(trx, tokenHash).forUpdate('t').executeTakeFirst();
+}
+
+/** Reads a refresh token with its session and account, without locking (read-only pages). */
+export async function findRefreshRecord(
+  db: Db,
+  tokenHash: string,
+): Promise<RefreshRecord | undefined> {
+  return refreshRecordQuery(db, tokenHash).executeTakeFirst();
 }
 
 /** Reads a refresh token's session without locking (CSRF check before any change). */
