@@ -181,6 +181,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const mailer =
     deps.mailer ??
     createMailer({
+      appName: config.appName,
       smtpUrl: config.smtpUrl,
       from: config.mailFrom,
       outboxDir: join(config.dataDir, 'outbox'),
@@ -262,7 +263,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     clock,
     mailer,
     audit,
-    issuer: new URL(config.publicUrl).host,
+    issuer: config.appName,
     totpKey: deriveKey(masterKey, 'totp-secrets'),
     recoveryKey: deriveKey(masterKey, 'recovery-codes'),
     codeLimiter: limits.mfaCodes,

@@ -37,6 +37,14 @@ const EnvSchema = z.object({
     .regex(/^smtps?:\/\//, 'must be an smtp:// URL')
     .optional(),
   MAIL_FROM: z.string().min(3).default('Bastion <no-reply@localhost>'),
+  LINK_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  APP_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .regex(/^[^<>\r\n]+$/, 'must be plain text on one line')
+    .default('Bastion'),
   KEY_ENCRYPTION_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64')
@@ -56,6 +64,12 @@ const EnvSchema = z.object({
     .default('usd'),
   ALERT_WEBHOOK_URL: z.url().optional(),
   ALERT_WEBHOOK_SECRET: z.string().min(16).optional(),
+  WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WEBHOOK_SECRET: z.string().min(16).optional(),
+  // Comma-separated credentials of relying services (each at least 32 characters).
+  SERVICE_TOKENS: list
+    .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters')))
+    .default([]),
   METRICS_TOKEN: z.string().min(16).optional(),
   SECURITY_BURST_THRESHOLD: int(1, 1_000_000).default(20),
   SECURITY_BURST_WINDOW_SECONDS: int(1, 86400).default(60),
@@ -114,6 +128,8 @@ export const SECRET_SETTINGS: readonly string[] = [
   'KEY_ENCRYPTION_KEY',
   'STRIPE_WEBHOOK_SECRET',
   'ALERT_WEBHOOK_SECRET',
+  'WEBHOOK_SECRET',
+  'SERVICE_TOKENS',
   'METRICS_TOKEN',
 ];
 
@@ -169,6 +185,14 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string;
+  /** Base of mailed links (LINK_BASE_URL, default PUBLIC_URL); may carry a path prefix. */
+  readonly linkBaseUrl: string;
+  /** Product name in mails, pages and the TOTP issuer label (APP_NAME). */
+  readonly appName: string;
+  /** Lifecycle events receiver (WEBHOOK_URL + WEBHOOK_SECRET), or undefined. */
+  readonly lifecycleWebhook: { readonly url: string; readonly secret: string } | undefined;
+  /** Credentials of relying services that may follow the revocation feed. */
+  readonly serviceTokens: readonly string[];
   /** True when PUBLIC_URL is https: cookies get `Secure` and the `__Host-` prefix. */
   readonly secureCookies: boolean;
   readonly databaseUrl: string | undefined;
@@ -383,6 +407,10 @@ export function loadConfig(env: Env = process.env): Config {
   const key = readTls(e.TLS_KEY, 'TLS_KEY', problems);
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY))
     problems.push(`${e.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'}: required together with the other`);
+  if (Boolean(e.WEBHOOK_URL) !== Boolean(e.WEBHOOK_SECRET))
+    problems.push(
+      `${e.WEBHOOK_URL ? 'WEBHOOK_SECRET' : 'WEBHOOK_URL'}: required together with the other`,
+    );
   if (Boolean(e.ALERT_WEBHOOK_URL) !== Boolean(e.ALERT_WEBHOOK_SECRET))
     problems.push(
       `${e.ALERT_WEBHOOK_URL ? 'ALERT_WEBHOOK_SECRET' : 'ALERT_WEBHOOK_URL'}: required together with the other`,
@@ -398,6 +426,13 @@ export function loadConfig(env: Env = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     publicUrl,
+    linkBaseUrl: (e.LINK_BASE_URL ?? publicUrl).replace(/\/+$/, ''),
+    appName: e.APP_NAME,
+    lifecycleWebhook:
+      e.WEBHOOK_URL && e.WEBHOOK_SECRET
+        ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET }
+        : undefined,
+    serviceTokens: e.SERVICE_TOKENS,
     secureCookies,
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.DATA_DIR),

@@ -42,8 +42,10 @@ describe('config: <NAME>_FILE for secret settings', () => {
         'KEY_ENCRYPTION_KEY',
         'METRICS_TOKEN',
         'REDIS_URL',
+        'SERVICE_TOKENS',
         'SMTP_URL',
         'STRIPE_WEBHOOK_SECRET',
+        'WEBHOOK_SECRET',
       ].sort(),
     );
   });

@@ -8,12 +8,12 @@ export const LAYOUT = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title><%= it.title %> · Bastion</title>
+<title><%= it.title %> · <%= it.appName %></title>
 <link rel="stylesheet" href="<%= it.stylesheet %>">
 <% if (it.script) { %><script src="<%= it.script %>" defer></script><% } %>
 </head>
 <body>
-<header class="top"><a href="/account">Bastion</a><% if (it.signedIn) { %><span>Signed in</span><% } %></header>
+<header class="top"><a href="/account"><%= it.appName %></a><% if (it.signedIn) { %><span>Signed in</span><% } %></header>
 <main id="main"<% if (it.wide) { %> class="wide"<% } %>>
 <h1><%= it.title %></h1>
 <% if (it.error) { %>

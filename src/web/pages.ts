@@ -23,7 +23,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
   const config = login.sessions.config;
   const deps: WebDeps = {
     login,
-    render: createRenderer(),
+    render: createRenderer(config.appName),
     forms: formCsrf(formKey, config.secureCookies, config.publicUrl),
   };
   return async (app: FastifyInstance) => {

@@ -56,10 +56,10 @@ export interface PageData {
 export type Render = (name: TemplateName, data: PageData) => string;
 
 /** Compiles every template once. */
-export function createRenderer(): Render {
+export function createRenderer(appName = 'Bastion'): Render {
   const eta = new Eta({ autoEscape: true, cache: true, autoTrim: [false, 'nl'] });
   for (const [name, source] of Object.entries(TEMPLATES)) eta.loadTemplate(`@${name}`, source);
-  return (name, data) => eta.render(`@${name}`, { stylesheet: STYLESHEET.href, ...data });
+  return (name, data) => eta.render(`@${name}`, { stylesheet: STYLESHEET.href, appName, ...data });
 }
 
 /** Sends a rendered page (the page headers, no-store included, are already on the reply). */

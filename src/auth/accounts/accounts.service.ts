@@ -174,12 +174,12 @@ export function composeAccountMail(deps: AccountDeps): OutboxDeps['compose'] {
     if (row.kind === 'password_reset') {
       if (user.locked) return undefined;
       const token = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
-      const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+      const url = `${deps.config.linkBaseUrl}/reset-password?token=${encodeURIComponent(token)}`;
       return resetMail(user.email, url);
     }
-    if (row.ref !== user.id) return alreadyRegisteredMail(user.email, deps.config.publicUrl);
+    if (row.ref !== user.id) return alreadyRegisteredMail(user.email, deps.config.linkBaseUrl);
     const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
-    const url = `${deps.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+    const url = `${deps.config.linkBaseUrl}/verify-email?token=${encodeURIComponent(token)}`;
     return verificationMail(user.email, url);
   };
 }
@@ -362,7 +362,7 @@ export async function secureAccountUrl(
   userId: string,
 ): Promise<string> {
   const token = await issueLinkToken(deps, userId, 'secure_account', SECURE_ACCOUNT_TOKEN_TTL_MS);
-  return `${deps.config.publicUrl}/secure-account?token=${encodeURIComponent(token)}`;
+  return `${deps.config.linkBaseUrl}/secure-account?token=${encodeURIComponent(token)}`;
 }
 
 /** Tells the owner about a login from a browser without a device cookie for the account. */
@@ -411,7 +411,7 @@ export async function secureAccount(
   if (!user) throw accountError('invalid_token');
   await blockPasswordLogin(deps.db, user.id, now);
   const reset = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
-  const url = `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(reset)}`;
+  const url = `${deps.config.linkBaseUrl}/reset-password?token=${encodeURIComponent(reset)}`;
   sendInBackground(deps.mailer, log, securedAccountResetMail(user.email, url));
   return user.id;
 }

@@ -39,7 +39,7 @@ export function verificationMail(to: string, url: string): Mail {
   );
 }
 
-export function alreadyRegisteredMail(to: string, publicUrl: string): Mail {
+export function alreadyRegisteredMail(to: string, linkBaseUrl: string): Mail {
   return compose(
     to,
     'Someone tried to register with your address',
@@ -47,7 +47,7 @@ export function alreadyRegisteredMail(to: string, publicUrl: string): Mail {
       'Someone, perhaps you, tried to create an account with this email address, which already has one.',
       'If it was you, sign in instead, or reset your password if you forgot it. If not, you can ignore this mail: nothing changed.',
     ],
-    { url: `${publicUrl}/login`, label: 'Sign in' },
+    { url: `${linkBaseUrl}/login`, label: 'Sign in' },
   );
 }
 

@@ -83,7 +83,7 @@ describe('TOTP enrolment', () => {
     expect(url.protocol).toBe('otpauth:');
     expect(url.host).toBe('totp');
     expect(url.searchParams.get('secret')).toBe(secret);
-    const issuer = new URL(ctx.config.publicUrl).host;
+    const issuer = ctx.config.appName; // APP_NAME labels the entry in the authenticator app
     expect(url.searchParams.get('issuer')).toBe(issuer);
     expect(decodeURIComponent(url.pathname)).toBe(`/${issuer}:${user.email}`);
     expect(url.searchParams.get('digits')).toBe('6');

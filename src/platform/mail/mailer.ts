@@ -35,6 +35,8 @@ export interface MailerOptions {
   /** Where the dev outbox writes, normally `DATA_DIR/outbox`; unused with SMTP. */
   outboxDir: string;
   log: MailLog;
+  /** Product name signed under every mail (APP_NAME); unset: no signature. */
+  appName?: string;
 }
 
 // One plain address: no list separators, display names, comments or line breaks, so a value
@@ -43,9 +45,23 @@ const SINGLE_ADDRESS = /^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+$/u;
 
 /** Picks an SMTP relay when one is configured, the dev outbox otherwise. */
 export function createMailer(options: MailerOptions): Mailer {
-  return options.smtpUrl
+  const mailer = options.smtpUrl
     ? smtpMailer(options.smtpUrl, options.from, options.log)
     : outboxMailer(options.from, options.outboxDir, options.log);
+  return options.appName ? signed(mailer, options.appName) : mailer;
+}
+
+/** Signs each mail with the product name, so a team's users know who wrote to them. */
+function signed(mailer: Mailer, appName: string): Mailer {
+  return {
+    ...mailer,
+    send: (mail) =>
+      mailer.send({
+        ...mail,
+        text: `${mail.text}\n\n-- \n${appName}`,
+        html: mail.html.replace(/<\/body>/, `<p>${escapeHtml(appName)}</p></body>`),
+      }),
+  };
 }
 
 function smtpMailer(smtpUrl: string, from: string, log: MailLog): Mailer {
