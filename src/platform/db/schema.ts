@@ -113,6 +113,25 @@ export interface AuditLogTable {
   alg: 'sha256' | 'hmac-sha256';
 }
 
+/** The lifecycle-webhook outbox (migrations/0011, issue 19): one row per event. */
+export interface LifecycleEventsTable {
+  /** uuidv7; the event id the receiver sees, the same on every retry. */
+  id: string;
+  type: string;
+  user_id: string;
+  /** Safe fields only (never password hashes, secrets or tokens): the callers choose them. */
+  data: ColumnType<Record<string, unknown>, string, never>;
+  at: ColumnType<Date, Date, never>;
+  attempts: Generated<number>;
+  /** Due time; a claim moves it to the end of the lease, a failure to the next retry. */
+  next_attempt_at: Timestamp;
+  delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The receiver's last HTTP status (none when it could not be reached). */
+  last_status: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The last network error code (`ECONNREFUSED`, `TimeoutError`...), never a body or URL. */
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 /**
  * The platform's tables. Each capability adds its own to this interface where it declares them
  * (`declare module` in its `*.tables.ts`), so the platform never imports a capability.
@@ -126,6 +145,7 @@ export interface Database {
   security_events: SecurityEventsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   audit_log: AuditLogTable;
+  lifecycle_events: LifecycleEventsTable;
 }
 
 export type User = Selectable<UsersTable>;
