@@ -28,6 +28,7 @@ import { mfaRoutes } from './auth/mfa/mfa.routes.js';
 import type { MfaDeps } from './auth/mfa/mfa.service.js';
 import { MfaTokens } from './auth/mfa/mfa-tokens.js';
 import { identityRoutes } from './auth/oauth/identities.routes.js';
+import { notifyIdentityLinked } from './auth/oauth/link-notice.js';
 import { type OAuthDeps, oauthRoutes } from './auth/oauth/oauth.routes.js';
 import type { GithubEndpoints } from './auth/oauth/providers/github.js';
 import { createSocialProviders } from './auth/oauth/providers/index.js';
@@ -297,6 +298,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     mfaTokens,
     events,
     audit,
+    notifyLinked: (log, userId, provider) =>
+      notifyIdentityLinked(accountDeps, log, userId, provider),
   };
   await routes.register(oauthRoutes(oauthDeps));
   await routes.register(identityRoutes(oauthDeps));

@@ -18,6 +18,8 @@ const FlowPayload = z.object({
   /** The device cookie the browser sent at start: the callback's own is SameSite=Strict. */
   device: z.string().nullable(),
   expiresAt: z.number(),
+  /** Set when the signed-in account asked to link this provider (a link grant). */
+  link: z.object({ userId: z.string(), sessionId: z.string() }).nullable().default(null),
 });
 export type FlowPayload = z.infer<typeof FlowPayload>;
 
@@ -35,7 +37,7 @@ export function flowCookieOptions(secure: boolean, maxAgeSeconds: number) {
   };
 }
 
-export function sealFlow(key: Buffer, provider: string, flow: FlowPayload): string {
+export function sealFlow(key: Buffer, provider: string, flow: z.input<typeof FlowPayload>): string {
   return seal(key, JSON.stringify(flow), `oauth-flow:${provider}`);
 }
 

@@ -5,17 +5,24 @@ import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
 import { auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
+import { safeReturnTo } from './flow-cookie.js';
 import { countIdentities, deleteIdentity, listIdentities } from './identities.store.js';
+import { issueLinkGrant } from './link-grant.js';
 import { oauthError } from './oauth.errors.js';
 import type { OAuthDeps } from './oauth.routes.js';
 import {
   IdentityListQuery,
   IdentityPage,
   IdentityParams,
+  LinkAnswer,
+  LinkBody,
   toIdentityView,
 } from './oauth.schemas.js';
 
-type IdentityDeps = Pick<OAuthDeps, 'db' | 'clock' | 'events' | 'audit'>;
+type IdentityDeps = Pick<
+  OAuthDeps,
+  'db' | 'clock' | 'events' | 'audit' | 'state' | 'providers' | 'config'
+>;
 
 export function identityRoutes(deps: IdentityDeps) {
   return async (app: FastifyInstance) => {
@@ -45,6 +52,38 @@ export function identityRoutes(deps: IdentityDeps) {
           items: page.map(toIdentityView),
           nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
         };
+      },
+    );
+
+    r.post(
+      '/auth/identities/link',
+      {
+        config: { access: 'authenticated' },
+        preHandler: [requireRecentAuth(deps.clock)],
+        schema: {
+          tags,
+          security,
+          description:
+            'Starts linking a provider to the caller (recent login): answers the start URL with ' +
+            'a single-use grant valid 2 minutes. The grant works only in the browser that holds ' +
+            "this session's refresh cookie; the callback then links the provider's identity and " +
+            'continues to `returnTo` (default `/account`). Refusals land on ' +
+            '`/account?error=<code>`: `oauth_link_invalid`, `oauth_identity_in_use` (linked to ' +
+            'another account), `oauth_account_exists` (this account already has an identity at ' +
+            'that issuer). An unconfigured provider is 404.',
+          body: LinkBody,
+          response: { 200: LinkAnswer },
+        },
+      },
+      async (request) => {
+        const { userId, sessionId } = principalOf(request);
+        const { provider, returnTo } = request.body;
+        if (!deps.providers.has(provider)) throw platformError('not_found');
+        const grant = await issueLinkGrant(deps.state, { userId, sessionId, provider });
+        const url = new URL(`${deps.config.publicUrl}/auth/oauth/${provider}/start`);
+        url.searchParams.set('link', grant);
+        url.searchParams.set('returnTo', safeReturnTo(returnTo));
+        return { url: url.href };
       },
     );
 

@@ -17,6 +17,15 @@ export const oauthErrors = {
   oauth_provider_error: { status: 502, title: 'The provider did not complete the sign-in' },
   oauth_account_locked: { status: 403, title: 'This account cannot sign in' },
   last_sign_in_method: { status: 409, title: 'This is the last way to sign in to the account' },
+  oauth_identity_in_use: {
+    status: 409,
+    title: 'This provider account is already linked to another account',
+  },
+  oauth_link_invalid: {
+    status: 400,
+    title:
+      'The link request is unknown, used, expired or from another browser: start again from your account',
+  },
 } as const;
 
 export type OAuthErrorCode = keyof typeof oauthErrors;
@@ -30,5 +39,7 @@ export const REDIRECT_CODES: ReadonlySet<string> = new Set([
   'oauth_account_exists',
   'oauth_provider_error',
   'oauth_account_locked',
+  'oauth_identity_in_use',
+  'oauth_link_invalid',
   'rate_limited',
 ]);

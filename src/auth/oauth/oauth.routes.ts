@@ -5,7 +5,7 @@
  * and ID token, resolves the account by (issuer, subject), and ends like a password login.
  * Every refusal is a 302 to `/login?error=<code>`; nothing is linked on a refusal.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../../config.js';
 import { auditAccountChange } from '../../platform/audit/account-audit.js';
@@ -22,6 +22,7 @@ import { isValidDeviceCookie } from '../accounts/device-cookie.js';
 import { type FinishLoginDeps, finishLogin, startMfaChallenge } from '../accounts/finish-login.js';
 import type { MfaTokens } from '../mfa/mfa-tokens.js';
 import { cookieNames } from '../sessions/cookies.js';
+import { liveSessionOfRefreshCookie } from '../sessions/sessions.service.js';
 import {
   FLOW_TTL_SECONDS,
   flowCookieName,
@@ -30,9 +31,10 @@ import {
   safeReturnTo,
   sealFlow,
 } from './flow-cookie.js';
+import { takeLinkGrant } from './link-grant.js';
 import { REDIRECT_CODES } from './oauth.errors.js';
 import { CallbackQuery, ProviderParams, StartQuery } from './oauth.schemas.js';
-import { resolveSignIn } from './oauth.service.js';
+import { linkToAccount, resolveSignIn } from './oauth.service.js';
 import type { SocialProvider } from './providers/provider.js';
 
 export interface OAuthDeps {
@@ -49,6 +51,8 @@ export interface OAuthDeps {
   readonly mfaTokens: MfaTokens;
   readonly events: SecurityEvents;
   readonly audit: AuditChain;
+  /** Tells the owner a sign-in method was added (the account's "this was not me" notice). */
+  readonly notifyLinked: (log: FastifyBaseLogger, userId: string, provider: string) => void;
 }
 
 /** The callback URL to register at a provider. */
@@ -84,7 +88,13 @@ export function oauthRoutes(deps: OAuthDeps) {
   };
 
   /** A refused sign-in: to the login page with a code, and a log line without any secret. */
-  const refuse = (request: FastifyRequest, reply: FastifyReply, provider: string, err: unknown) => {
+  const refuse = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    provider: string,
+    err: unknown,
+    page = '/login',
+  ) => {
     const code =
       err instanceof Refusal || (err instanceof AppError && REDIRECT_CODES.has(err.code))
         ? (err as Refusal | AppError).code
@@ -99,7 +109,34 @@ export function oauthRoutes(deps: OAuthDeps) {
         'social sign-in failed at the provider',
       );
     }
-    return reply.redirect(`/login?error=${code}`, 302);
+    return reply.redirect(`${page}?error=${code}`, 302);
+  };
+
+  /** The session a link grant names, live and in this browser; else the link is refused. */
+  const linkOf = async (request: FastifyRequest, name: string, token: string | undefined) => {
+    if (token === undefined) return null;
+    const grant = await takeLinkGrant(deps.state, token);
+    const session = await liveSessionOfRefreshCookie(
+      deps.login.sessions,
+      request.cookies[cookieNames(secure).refresh],
+    );
+    if (!grant || grant.provider !== name || session?.sessionId !== grant.sessionId) {
+      throw new Refusal('oauth_link_invalid');
+    }
+    return { userId: grant.userId, sessionId: grant.sessionId };
+  };
+
+  /** Still the live session that asked (it may have ended while the person was at the provider). */
+  const sessionStillLive = async (link: { userId: string; sessionId: string }) => {
+    const row = await deps.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', '=', link.sessionId)
+      .where('user_id', '=', link.userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', new Date(deps.clock.now()))
+      .executeTakeFirst();
+    return row !== undefined;
   };
 
   const countRequest = async (request: FastifyRequest) => {
@@ -133,8 +170,10 @@ export function oauthRoutes(deps: OAuthDeps) {
       async (request, reply) => {
         const name = request.params.provider;
         const provider = providerOf(name);
+        const linking = request.query.link !== undefined;
         try {
           await countRequest(request);
+          const link = await linkOf(request, name, request.query.link);
           const flow = { state: randomToken(), nonce: randomToken(), verifier: randomToken() };
           const target = await provider.authorizationUrl(flow);
           const sealed = sealFlow(deps.flowKey, name, {
@@ -142,11 +181,12 @@ export function oauthRoutes(deps: OAuthDeps) {
             returnTo: safeReturnTo(request.query.returnTo),
             device: request.cookies[deviceCookie] ?? null,
             expiresAt: deps.clock.now() + FLOW_TTL_SECONDS * 1000,
+            link,
           });
           reply.setCookie(flowCookie, sealed, flowCookieOptions(secure, FLOW_TTL_SECONDS));
           return reply.redirect(target.href, 302);
         } catch (err) {
-          return refuse(request, reply, name, err);
+          return refuse(request, reply, name, err, linking ? '/account' : '/login');
         }
       },
     );
@@ -171,9 +211,11 @@ export function oauthRoutes(deps: OAuthDeps) {
       async (request, reply) => {
         const name = request.params.provider;
         const provider = providerOf(name);
+        let page = '/login';
         try {
           await countRequest(request);
           const flow = openFlow(deps.flowKey, name, request.cookies[flowCookie], deps.clock);
+          if (flow?.link) page = '/account';
           // One flow, one answer: the cookie goes whatever happens next.
           reply.clearCookie(flowCookie, flowCookieOptions(secure, 0));
           const state = request.query.state;
@@ -193,6 +235,37 @@ export function oauthRoutes(deps: OAuthDeps) {
           const query = request.url.indexOf('?');
           current.search = query >= 0 ? request.url.slice(query) : '';
           const profile = await provider.exchange(current, flow);
+          if (flow.link) {
+            if (!(await sessionStillLive(flow.link))) throw new Refusal('oauth_link_invalid');
+            const { userId } = flow.link;
+            const { identity, linked } = await linkToAccount(
+              deps.db,
+              deps.clock,
+              userId,
+              name,
+              profile,
+            );
+            if (linked) {
+              const detail = { provider: name, identityId: identity.id };
+              await auditAccountChange(deps.audit, deps.db, deps.clock, request.log, {
+                userId,
+                action: 'account.identity_linked',
+                ip: request.ip,
+                detail,
+              });
+              await deps.events.record(request.log, {
+                type: 'identity_linked',
+                userId,
+                ip: request.ip,
+                detail,
+              });
+              deps.notifyLinked(request.log, userId, name);
+            }
+            return reply
+              .code(200)
+              .type('text/html; charset=utf-8')
+              .send(continuePage(flow.returnTo));
+          }
           const signIn = await resolveSignIn(deps.db, deps.clock, name, profile);
           const { user } = signIn;
           if (user.locked || user.deleted_at !== null) throw new Refusal('oauth_account_locked');
@@ -229,7 +302,7 @@ export function oauthRoutes(deps: OAuthDeps) {
           await finishLogin(deps.login, request, reply, user, knownDevice, false);
           return reply.code(200).type('text/html; charset=utf-8').send(continuePage(flow.returnTo));
         } catch (err) {
-          return refuse(request, reply, name, err);
+          return refuse(request, reply, name, err, page);
         }
       },
     );

@@ -7,6 +7,23 @@ export const ProviderParams = z.strictObject({
 
 export const StartQuery = z.object({
   returnTo: z.string().max(2000).optional(),
+  link: z
+    .string()
+    .max(256)
+    .optional()
+    .meta({ description: 'A link grant from `POST /auth/identities/link`' }),
+});
+
+export const LinkBody = z.strictObject({
+  provider: z.string().regex(/^[a-z0-9]{1,40}$/),
+  returnTo: z.string().max(2000).optional(),
+});
+
+export const LinkAnswer = z.object({
+  url: z.url().meta({
+    description:
+      "Navigate this browser (the one holding the session's refresh cookie) here within 2 minutes",
+  }),
 });
 
 /** The provider's answer: every field optional, so a bad one is refused by our code, not zod. */

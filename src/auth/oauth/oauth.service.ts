@@ -10,6 +10,7 @@ import { uuidv7 } from 'uuidv7';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/database.js';
 import type { User } from '../../platform/db/schema.js';
+import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import { insertUserIfNew } from '../accounts/accounts.store.js';
 import { normalizeDisplayName, normalizeEmail } from '../accounts/email.js';
 import {
@@ -96,6 +97,11 @@ export async function resolveSignIn(
       updated_at: now,
     });
     if (!user) throw new RaceLost();
+    await emitLifecycle(trx, {
+      type: 'user.created',
+      userId: user.id,
+      data: { email: user.email, displayName: user.display_name, via: provider },
+    });
     const identity = await insertIdentity(
       trx,
       { userId: user.id, provider, ...profile, email: email.email },
@@ -113,4 +119,42 @@ export async function resolveSignIn(
     if (err instanceof RaceLost) throw oauthError('oauth_provider_error');
     throw err;
   }
+}
+
+/**
+ * Links the provider's identity to `userId`, an account whose session asked for it (a link
+ * grant): no email rule applies, the person proved both sides. An identity already linked to
+ * another account stays there (`oauth_identity_in_use`); one account holds one identity per
+ * issuer (`oauth_account_exists`). `linked` is false when it was already this account's.
+ */
+export async function linkToAccount(
+  db: Db,
+  clock: Clock,
+  userId: string,
+  provider: string,
+  profile: ProviderProfile,
+): Promise<{ identity: Identity; linked: boolean }> {
+  const now = new Date(clock.now());
+  const email = profile.email ? (normalizeEmail(profile.email)?.email ?? null) : null;
+  return db.transaction().execute(async (trx) => {
+    // The account row is locked, as unlink locks it, so a link and an unlink cannot interleave.
+    const user = await trx
+      .selectFrom('users')
+      .select(['id', 'locked', 'deleted_at'])
+      .where('id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!user || user.locked || user.deleted_at !== null) throw oauthError('oauth_account_locked');
+    const known = await findIdentity(trx, profile.issuer, profile.subject);
+    if (known) {
+      if (known.user_id !== userId) throw oauthError('oauth_identity_in_use');
+      await touchIdentity(trx, known.id, email ?? known.email, now);
+      return { identity: known, linked: false };
+    }
+    if (await hasIdentityAt(trx, userId, profile.issuer)) throw oauthError('oauth_account_exists');
+    const identity = await insertIdentity(trx, { userId, provider, ...profile, email }, now);
+    // Lost to a concurrent link of the same identity: that one decides whose it is.
+    if (!identity) throw oauthError('oauth_identity_in_use');
+    return { identity, linked: true };
+  });
 }
