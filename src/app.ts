@@ -13,6 +13,7 @@ import { installAccessPolicy, markScopePublic } from './access/policy.js';
 import { auditRoutes } from './admin/audit/audit.routes.js';
 import { securityEventRoutes } from './admin/security-events.routes.js';
 import { adminUserRoutes } from './admin/users/admin-users.routes.js';
+import { webhookDeliveryRoutes } from './admin/webhook-deliveries.routes.js';
 import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
 import {
   type AccountDeps,
@@ -49,6 +50,10 @@ import { createHashPool, type HashPool } from './platform/hash-pool.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { createHttpEdge } from './platform/http-edge.js';
 import { installHttpHardening } from './platform/http-hardening.js';
+import {
+  type LifecycleDeliveryOptions,
+  LifecycleDeliveryWorker,
+} from './platform/lifecycle/delivery.js';
 import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
@@ -95,6 +100,11 @@ export interface AppDeps {
   readonly hashPool?: HashPool;
   /** False: no account-mail outbox worker in this instance (tests count the request's queries). */
   readonly mailOutboxWorker?: boolean;
+  /**
+   * False: no lifecycle-webhook delivery worker in this instance (it runs only when WEBHOOK_URL is
+   * set); options tune its lease, timeout and backoff (tests).
+   */
+  readonly lifecycleWorker?: false | LifecycleDeliveryOptions;
   /** GitHub's endpoints for social login (tests point them at a loopback server). */
   readonly githubEndpoints?: GithubEndpoints;
 }
@@ -242,6 +252,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     app.addHook('onReady', async () => outbox.start());
     app.addHook('preClose', async () => outbox.stop());
   }
+  // Lifecycle events leave their outbox for WEBHOOK_URL (issue 19).
+  if (config.lifecycleWebhook && deps.lifecycleWorker !== false) {
+    const delivery = new LifecycleDeliveryWorker(
+      deps.db,
+      config.lifecycleWebhook,
+      app.log,
+      deps.lifecycleWorker,
+    );
+    app.addHook('onReady', async () => delivery.start());
+    app.addHook('preClose', async () => delivery.stop());
+  }
 
   events.onEvent((event) => {
     if (event.type !== 'refresh_token_reused' || !event.userId) return;
@@ -327,6 +348,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
   await routes.register(auditRoutes(deps.db, audit));
   await routes.register(securityEventRoutes(deps.db));
+  await routes.register(webhookDeliveryRoutes(deps.db));
   const shopDeps: ShopDeps = {
     db: deps.db,
     clock,

@@ -18,6 +18,7 @@ import { migrateToLatest } from './platform/db/database.js';
 import { openDeps } from './platform/deps.js';
 import { diagnose } from './platform/doctor.js';
 import { createHashPool } from './platform/hash-pool.js';
+import { emitLifecycle } from './platform/lifecycle/lifecycle.js';
 import { loadMasterKey } from './platform/master-key.js';
 
 const USAGE = `usage: bastion <command>
@@ -115,23 +116,31 @@ async function createUser(config: Config, args: string[]): Promise<void> {
       createHashPool({ concurrency: 1, queue: 1 }),
     );
     const now = new Date();
-    const row = await database.db
-      .insertInto('users')
-      .values({
-        id: uuidv7(),
-        email: email.email,
-        email_key: email.key,
-        display_name: displayName,
-        password_hash: await hasher.hash(password),
-        roles: [...new Set(roles)],
-        email_verified_at: now,
-        avatar_url: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.column('email_key').doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const passwordHash = await hasher.hash(password);
+    const row = await database.db.transaction().execute(async (trx) => {
+      const created = await trx
+        .insertInto('users')
+        .values({
+          id: uuidv7(),
+          email: email.email,
+          email_key: email.key,
+          display_name: displayName,
+          password_hash: passwordHash,
+          roles: [...new Set(roles)],
+          email_verified_at: now,
+          avatar_url: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('email_key').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (created) {
+        const data = { email: email.email, displayName, roles: [...new Set(roles)], via: 'cli' };
+        await emitLifecycle(trx, { type: 'user.created', userId: created.id, data });
+      }
+      return created;
+    });
     if (!row) throw new UsageError('an account with this email already exists');
     out(`created user ${row.id}${roles.length ? ` with roles ${roles.join(', ')}` : ''}`);
   });

@@ -98,7 +98,7 @@ function retryable(status: number): boolean {
 }
 
 /** What went wrong, without the URL (a webhook URL often embeds a token). */
-function failureReason(err: unknown): string {
+export function failureReason(err: unknown): string {
   if (!(err instanceof Error)) return 'error';
   const cause = (err as { cause?: { code?: unknown } }).cause;
   return typeof cause?.code === 'string' ? cause.code : err.name;

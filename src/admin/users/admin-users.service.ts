@@ -10,6 +10,7 @@ import { endUserSessions, type SessionDeps } from '../../auth/sessions/sessions.
 import { appendAudit, recordAudit } from '../../platform/audit/audit.store.js';
 import type { User } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
+import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { MediaStore } from '../../platform/media/media.store.js';
 import { adminUserError } from './admin-users.errors.js';
 import type { AdminUserPatch } from './admin-users.schemas.js';
@@ -77,11 +78,20 @@ export async function patchUser(
         { ...audit, action: 'admin.user.roles_changed', detail: { from: oldRoles, to: roles } },
         now,
       );
+      await emitLifecycle(trx, {
+        type: 'user.updated',
+        userId: targetId,
+        data: { roles: { from: oldRoles, to: roles } },
+      });
     }
     if (locked !== before.locked) {
       const action = locked ? 'admin.user.locked' : 'admin.user.unlocked';
       actions.push(action);
       await appendAudit(deps.sessions.audit, trx, { ...audit, action }, now);
+      await emitLifecycle(trx, {
+        type: locked ? 'user.locked' : 'user.unlocked',
+        userId: targetId,
+      });
     }
     return { user: after, revoke: removed.length > 0 || (locked && !before.locked), actions };
   });
@@ -115,6 +125,7 @@ export async function deleteUser(deps: AdminDeps, actor: Actor, targetId: string
       },
       now,
     );
+    await emitLifecycle(trx, { type: 'user.deleted', userId: targetId });
     return before.avatar_url;
   });
   await endUserSessions(deps.sessions, targetId);

@@ -12,6 +12,7 @@ import { randomToken, sha256Hex } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
 import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
+import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { Mail, Mailer } from '../../platform/mail/mailer.js';
 import type { Limiter } from '../../platform/rate-limit/limiters.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
@@ -25,7 +26,7 @@ import {
   createOneTimeToken,
   findUserByEmailKey,
   findUserById,
-  insertUserIfNew,
+  insertUserIfNewWithEvent,
   invalidateLinkTokens,
   markEmailVerified,
   peekOneTimeToken,
@@ -146,7 +147,7 @@ export async function register(
   const id = uuidv7();
   // Both paths make the same two queries: the insert (a no-op for a taken address) and one
   // outbox row whose `ref` tells the worker, not the request, which mail is due (item 4).
-  await insertUserIfNew(deps.db, {
+  await insertUserIfNewWithEvent(deps.db, {
     id,
     email: email.email,
     email_key: email.key,
@@ -221,7 +222,17 @@ export async function verifyEmail(
     new Date(deps.clock.now()),
   );
   if (consumed !== user.id) throw accountError('invalid_token');
-  return markEmailVerified(deps.db, user.id, now);
+  return markVerified(deps, user, now, 'link');
+}
+
+/** Marks the address verified; the first time, with a `user.verified` event in the same commit. */
+function markVerified(deps: AccountDeps, user: User, now: Date, via: string): Promise<User> {
+  if (user.email_verified_at) return markEmailVerified(deps.db, user.id, now);
+  return deps.db.transaction().execute(async (trx) => {
+    const updated = await markEmailVerified(trx, user.id, now);
+    await emitLifecycle(trx, { type: 'user.verified', userId: user.id, data: { via } });
+    return updated;
+  });
 }
 
 export interface CredentialCheck {
@@ -338,7 +349,14 @@ export async function resetPassword(
   if (consumed !== user.id) throw accountError('invalid_token');
   // Lifts a "this was not me" block; every other live reset or "not me" link dies with the old
   // password (a link mailed before the reset must not undo it).
-  await setPasswordHashFromReset(deps.db, user.id, hash, now);
+  await deps.db.transaction().execute(async (trx) => {
+    await setPasswordHashFromReset(trx, user.id, hash, now);
+    await emitLifecycle(trx, {
+      type: 'user.password_changed',
+      userId: user.id,
+      data: { via: 'reset' },
+    });
+  });
   await invalidateLinkTokens(deps.db, user.id, ['reset_password', 'secure_account'], now);
   if (!user.email_verified_at) {
     // Whoever linked an identity to an address nobody had proved (a provider that does not
@@ -348,7 +366,7 @@ export async function resetPassword(
       log.warn({ event: 'unverified_identities_unlinked', unlinked }, 'reset unlinked identities');
   }
   // The link proved control of the mailbox.
-  const updated = await markEmailVerified(deps.db, user.id, now);
+  const updated = await markVerified(deps, user, now, 'reset');
   sendNotice(deps, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));
   return updated;
 }

@@ -1,6 +1,8 @@
 /** Accounts and their one-time tokens (verification, reset), stored as SHA-256 only. */
+import { sql } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
 import type { NewUser, OneTimeTokensTable, User } from '../../platform/db/schema.js';
+import { newLifecycleRow } from '../../platform/lifecycle/lifecycle.js';
 
 export type TokenPurpose = OneTimeTokensTable['purpose'];
 
@@ -10,6 +12,42 @@ export async function findUserByEmailKey(db: Db, key: string): Promise<User | un
 
 export async function findUserById(db: Db, id: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Register's insert (issue 19): the account and its `user.created` lifecycle event in ONE
+ * statement, a no-op for a taken address, so a new and a taken address still cost the same
+ * queries (issue 14, item 4).
+ */
+export async function insertUserIfNewWithEvent(db: Db, user: NewUser): Promise<void> {
+  const event = newLifecycleRow({
+    type: 'user.created',
+    userId: user.id,
+    data: { email: user.email, displayName: user.display_name, via: 'register' },
+  });
+  await db
+    .with('created', (w) =>
+      w
+        .insertInto('users')
+        .values(user)
+        .onConflict((oc) => oc.column('email_key').doNothing())
+        .returning('id'),
+    )
+    .insertInto('lifecycle_events')
+    .columns(['id', 'type', 'user_id', 'data', 'at', 'next_attempt_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('created')
+        .select([
+          sql<string>`${event.id}::uuid`.as('id'),
+          sql<string>`${event.type}::text`.as('type'),
+          'created.id as user_id',
+          sql<string>`${event.data}::jsonb`.as('data'),
+          sql<Date>`${event.at}::timestamptz`.as('at'),
+          sql<Date>`${event.next_attempt_at}::timestamptz`.as('next_attempt_at'),
+        ]),
+    )
+    .execute();
 }
 
 /** Inserts unless the email is taken; returns the new row, or undefined for an existing email. */

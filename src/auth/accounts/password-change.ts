@@ -16,6 +16,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, platformError } from '../../platform/errors.js';
+import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
 import { normalizePassword } from '../passwords/policy.js';
 import { wrongCurrentPassword } from './accounts.errors.js';
@@ -90,7 +91,12 @@ export async function changePassword(
   await deps.throttle.succeeded(attempt);
 
   const now = new Date(accounts.clock.now());
-  await setPasswordHash(accounts.db, user.id, await accounts.hasher.hash(password, hashing), now);
+  const hash = await accounts.hasher.hash(password, hashing);
+  await accounts.db.transaction().execute(async (trx) => {
+    await setPasswordHash(trx, user.id, hash, now);
+    const data = { via: 'change' };
+    await emitLifecycle(trx, { type: 'user.password_changed', userId: user.id, data });
+  });
   // Links mailed before the change would undo it, or lock the owner out with the old state.
   await invalidateLinkTokens(accounts.db, user.id, ['reset_password', 'secure_account'], now);
   sendNotice(accounts, log, user, (secureUrl) => passwordChangedMail(user.email, secureUrl));

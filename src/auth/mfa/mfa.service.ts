@@ -10,6 +10,7 @@ import type { Clock } from '../../platform/clock.js';
 import { seal, unseal } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/errors.js';
+import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import type { Limiter } from '../../platform/rate-limit/limiters.js';
 import { mfaChangedMail } from '../accounts/mails.js';
@@ -110,6 +111,8 @@ async function auditedChange(
     const now = new Date(deps.clock.now());
     await change(trx, now);
     await appendAccountChange(deps.audit, trx, now, { userId: actor.id, action, ip: actor.ip });
+    const data = { change: action.replace(/^account\./, '') };
+    await emitLifecycle(trx, { type: 'user.mfa_changed', userId: actor.id, data });
   });
 }
 

@@ -22,6 +22,7 @@ import {
 import type { Db } from '../../platform/db/database.js';
 import type { Session } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
+import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { SecurityEvents } from '../../platform/security-events.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
@@ -285,20 +286,35 @@ async function revokeSessionsNow(
   return ids;
 }
 
-/** Ends one session everywhere. */
+/** Ends one session everywhere; a `session.revoked` lifecycle event commits with it. */
 export async function endSession(deps: SessionDeps, sessionId: string): Promise<void> {
-  await revokeSessionsNow(deps, async () =>
-    (await revokeSession(deps.db, sessionId, new Date(deps.clock.now()))) ? [sessionId] : [],
+  await revokeSessionsNow(deps, () =>
+    deps.db.transaction().execute(async (trx) => {
+      const userId = await revokeSession(trx, sessionId, new Date(deps.clock.now()));
+      if (!userId) return [];
+      const data = { sessionIds: [sessionId] };
+      await emitLifecycle(trx, { type: 'session.revoked', userId, data });
+      return [sessionId];
+    }),
   );
 }
 
-/** Ends every session of a user (optionally but the caller's) everywhere; returns their ids. */
+/**
+ * Ends every session of a user (optionally but the caller's) everywhere; returns their ids. One
+ * `session.revoked` lifecycle event lists them, when there were any.
+ */
 export async function endUserSessions(
   deps: SessionDeps,
   userId: string,
   exceptSessionId?: string,
 ): Promise<string[]> {
   return revokeSessionsNow(deps, () =>
-    revokeUserSessions(deps.db, userId, new Date(deps.clock.now()), exceptSessionId),
+    deps.db.transaction().execute(async (trx) => {
+      const now = new Date(deps.clock.now());
+      const ids = await revokeUserSessions(trx, userId, now, exceptSessionId);
+      const data = { sessionIds: ids };
+      if (ids.length > 0) await emitLifecycle(trx, { type: 'session.revoked', userId, data });
+      return ids;
+    }),
   );
 }

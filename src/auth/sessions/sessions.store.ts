@@ -133,15 +133,20 @@ export async function rotateRefresh(
     .execute();
 }
 
-/** Revokes one session if live; returns whether it was. */
-export async function revokeSession(db: Db, sessionId: string, now: Date): Promise<boolean> {
-  const result = await db
+/** Revokes one session if live; returns its user's id when it was, undefined otherwise. */
+export async function revokeSession(
+  db: Db,
+  sessionId: string,
+  now: Date,
+): Promise<string | undefined> {
+  const row = await db
     .updateTable('sessions')
     .set({ revoked_at: now })
     .where('id', '=', sessionId)
     .where('revoked_at', 'is', null)
+    .returning('user_id')
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  return row?.user_id;
 }
 
 /** Revokes every live session of a user (optionally but one); returns their ids. */

@@ -45,16 +45,25 @@ export async function emitLifecycle(
   db: Db,
   event: { type: LifecycleType; userId: string; data?: Record<string, unknown> },
 ): Promise<void> {
+  await db.insertInto('lifecycle_events').values(newLifecycleRow(event)).execute();
+}
+
+/**
+ * The outbox row of an event, for a statement that writes it together with its change (register
+ * inserts the account and its `user.created` in one statement, see insertUserIfNew).
+ */
+export function newLifecycleRow(event: {
+  type: LifecycleType;
+  userId: string;
+  data?: Record<string, unknown>;
+}) {
   const at = new Date();
-  await db
-    .insertInto('lifecycle_events')
-    .values({
-      id: uuidv7(),
-      type: event.type,
-      user_id: event.userId,
-      data: JSON.stringify(event.data ?? {}),
-      at,
-      next_attempt_at: at,
-    })
-    .execute();
+  return {
+    id: uuidv7(),
+    type: event.type,
+    user_id: event.userId,
+    data: JSON.stringify(event.data ?? {}),
+    at,
+    next_attempt_at: at,
+  };
 }
