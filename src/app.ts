@@ -12,6 +12,7 @@ import pino, { type DestinationStream } from 'pino';
 import { installAccessPolicy, markScopePublic } from './access/policy.js';
 import { auditRoutes } from './admin/audit/audit.routes.js';
 import { securityEventRoutes } from './admin/security-events.routes.js';
+import { adminSupportRoutes } from './admin/users/admin-support.routes.js';
 import { adminUserRoutes } from './admin/users/admin-users.routes.js';
 import { webhookDeliveryRoutes } from './admin/webhook-deliveries.routes.js';
 import { type AbuseDeps, accountRoutes } from './auth/accounts/accounts.routes.js';
@@ -346,6 +347,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     userRoutes({ db: deps.db, clock, media, imageDecodes, uploadLimit: limits.uploads }),
   );
   await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
+  await routes.register(
+    adminSupportRoutes({ sessions: sessionDeps, accounts: accountDeps, limits }),
+  );
   await routes.register(auditRoutes(deps.db, audit));
   await routes.register(securityEventRoutes(deps.db));
   await routes.register(webhookDeliveryRoutes(deps.db));

@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { LoginDeps } from '../auth/accounts/login-flow.js';
 import { accountPages } from './account/account.routes.js';
+import { acceptInvitePages } from './auth/accept-invite.routes.js';
 import { accountLinkPages } from './auth/account-links.routes.js';
 import { loginPages } from './auth/login.routes.js';
 import { formCsrf } from './form-csrf.js';
@@ -50,6 +51,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       pages.setErrorHandler(pageErrorHandler(deps.render));
       await pages.register(loginPages(deps));
       await pages.register(accountLinkPages(deps));
+      await pages.register(acceptInvitePages(deps));
       await pages.register(accountPages(deps));
     });
   };

@@ -6,6 +6,7 @@
 import { Eta } from 'eta/core';
 import type { FastifyReply } from 'fastify';
 import { ACCOUNT } from './account/account.templates.js';
+import { ACCEPT_INVITE } from './auth/accept-invite.templates.js';
 import {
   FORGOT,
   LOGIN,
@@ -30,6 +31,7 @@ const TEMPLATES = {
   forgot: FORGOT,
   reset: RESET,
   'secure-account': SECURE_ACCOUNT,
+  'accept-invite': ACCEPT_INVITE,
   account: ACCOUNT,
 } as const;
 

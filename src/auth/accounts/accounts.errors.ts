@@ -5,6 +5,10 @@ export const accountErrors = {
   email_not_verified: { status: 403, title: 'Verify your email address first' },
   weak_password: { status: 400, title: 'The password does not meet the policy' },
   invalid_token: { status: 400, title: 'The link is invalid, expired or already used' },
+  password_reset_required: {
+    status: 403,
+    title: 'An administrator requires a new password: use the reset link we just mailed',
+  },
 } as const;
 
 export const accountError = defineErrors(accountErrors);

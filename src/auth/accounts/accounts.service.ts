@@ -266,6 +266,9 @@ export async function checkCredentials(deps: AccountDeps, input: CredentialCheck
   if (!user || !result.valid || user.locked || user.password_login_blocked_at !== null) {
     throw accountError('invalid_credentials');
   }
+  // Required by an administrator (issue 19): said only after a correct password, so it tells
+  // nothing a wrong one could learn; the login flow mails the reset link.
+  if (user.password_reset_required_at !== null) throw accountError('password_reset_required');
   if (!user.email_verified_at) throw accountError('email_not_verified');
   if (result.needsRehash) {
     await setPasswordHash(

@@ -150,7 +150,10 @@ export async function blockPasswordLogin(db: Db, userId: string, now: Date): Pro
     .execute();
 }
 
-/** A reset sets the password and lifts the block "this was not me" put on password login. */
+/**
+ * A reset sets the password and lifts the block "this was not me" put on password login, and an
+ * administrator's "require a password reset".
+ */
 export async function setPasswordHashFromReset(
   db: Db,
   userId: string,
@@ -159,7 +162,12 @@ export async function setPasswordHashFromReset(
 ): Promise<void> {
   await db
     .updateTable('users')
-    .set({ password_hash: hash, password_login_blocked_at: null, updated_at: now })
+    .set({
+      password_hash: hash,
+      password_login_blocked_at: null,
+      password_reset_required_at: null,
+      updated_at: now,
+    })
     .where('id', '=', userId)
     .execute();
 }

@@ -24,6 +24,7 @@ import type { SessionDeps } from '../sessions/sessions.service.js';
 import {
   type AccountDeps,
   checkCredentials,
+  forgotPassword,
   type PasswordCheckGuard,
   verifyEmail,
 } from './accounts.service.js';
@@ -155,6 +156,16 @@ export async function passwordLogin(
     } else if (err instanceof AppError && err.code === 'overloaded') {
       // No verdict on the password: the attempt does not count (issue 5).
       await throttle.abandoned(attempt);
+    } else if (err instanceof AppError && err.code === 'password_reset_required') {
+      // The password was right; the reset link goes out through the forgot-password path (its
+      // outbox, token and per-address mail cap), issue 19.
+      await throttle.succeeded(attempt);
+      await forgotPassword(
+        deps.accounts,
+        request.log,
+        credentials.email,
+        deps.abuse.limits.forgotMails,
+      );
     }
     throw err;
   }
@@ -179,8 +190,14 @@ export async function secondFactorLogin(
     request.cookies[mfaCookie],
   );
   const user = await findUserById(deps.accounts.db, userId);
-  // A challenge from before "this was not me" dies with the password login it continued.
-  if (!user || user.locked || user.password_login_blocked_at !== null) {
+  // A challenge from before "this was not me" or an administrator's "require a password reset"
+  // dies with the password login it continued.
+  if (
+    !user ||
+    user.locked ||
+    user.password_login_blocked_at !== null ||
+    user.password_reset_required_at !== null
+  ) {
     throw mfaError('invalid_mfa_token');
   }
   deps.mfa.tokens.assertCredentialsUnchanged(user, credentialStamp);

@@ -29,6 +29,8 @@ export interface UsersTable {
   password_login_blocked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Set when the account is deleted: the row stays as a tombstone, its personal data erased. */
   deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Set by an administrator: a correct password login answers 403 until a reset clears it. */
+  password_reset_required_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface MfaRecoveryCodesTable {
@@ -43,7 +45,7 @@ export interface OneTimeTokensTable {
   /** SHA-256 (hex) of the token mailed to the user; the token itself is never stored. */
   token_hash: string;
   user_id: string;
-  purpose: 'verify_email' | 'reset_password' | 'secure_account';
+  purpose: 'verify_email' | 'reset_password' | 'secure_account' | 'invitation';
   expires_at: Timestamp;
   used_at: Timestamp | null;
   created_at: CreatedAt;
