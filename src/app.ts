@@ -22,6 +22,7 @@ import {
   notifySessionTheft,
   secureAccountUrl,
 } from './auth/accounts/accounts.service.js';
+import { emailChangeRoutes } from './auth/accounts/email-change.routes.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { AccountMailWorker } from './auth/accounts/mail-outbox.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
@@ -301,6 +302,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   );
   await routes.register(
     accountRoutes(accountDeps, sessionDeps, abuseDeps, { tokens: mfaTokens, deps: mfaDeps }),
+  );
+  await routes.register(
+    emailChangeRoutes({ accounts: accountDeps, sessions: sessionDeps, abuse: abuseDeps }),
   );
   await routes.register(mfaRoutes(mfaDeps, (userId) => endUserSessions(sessionDeps, userId)));
   // --- social login (issue 16) ---

@@ -24,6 +24,8 @@ const PAGES = [
   '/forgot-password',
   '/reset-password?token=x',
   '/secure-account?token=x',
+  '/confirm-email?token=x',
+  '/revert-email?token=x',
   '/account',
 ];
 const XSS_NAME = '<img src=x onerror="window.__pwned=1">';

@@ -9,6 +9,7 @@ import type { LoginDeps } from '../auth/accounts/login-flow.js';
 import { accountPages } from './account/account.routes.js';
 import { acceptInvitePages } from './auth/accept-invite.routes.js';
 import { accountLinkPages } from './auth/account-links.routes.js';
+import { emailChangePages } from './auth/email-change.pages.js';
 import { loginPages } from './auth/login.routes.js';
 import { formCsrf } from './form-csrf.js';
 import { pageErrorHandler } from './page-errors.js';
@@ -51,6 +52,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       pages.setErrorHandler(pageErrorHandler(deps.render));
       await pages.register(loginPages(deps));
       await pages.register(accountLinkPages(deps));
+      await pages.register(emailChangePages(deps));
       await pages.register(acceptInvitePages(deps));
       await pages.register(accountPages(deps));
     });

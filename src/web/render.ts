@@ -17,6 +17,7 @@ import {
   SECURE_ACCOUNT,
   VERIFY_EMAIL,
 } from './auth/auth.templates.js';
+import { CONFIRM_EMAIL, REVERT_EMAIL } from './auth/email-change.templates.js';
 import { ERROR_PAGE, LAYOUT } from './layout.js';
 import { STYLESHEET } from './stylesheet.js';
 
@@ -31,6 +32,8 @@ const TEMPLATES = {
   forgot: FORGOT,
   reset: RESET,
   'secure-account': SECURE_ACCOUNT,
+  'confirm-email': CONFIRM_EMAIL,
+  'revert-email': REVERT_EMAIL,
   'accept-invite': ACCEPT_INVITE,
   account: ACCOUNT,
 } as const;

@@ -62,6 +62,15 @@ export const CASES: Record<string, Case> = {
     expect: [400, 400, 400, 400, 400],
     build: () => json({ token: BOGUS_TOKEN, newPassword: NEW_PASSWORD }),
   },
+  // Email change (issue 19): the links' token is their credential; a bogus one is 400.
+  'POST /auth/email/confirm': {
+    expect: [400, 400, 400, 400, 400],
+    build: () => json({ token: BOGUS_TOKEN }),
+  },
+  'POST /auth/email/revert': {
+    expect: [400, 400, 400, 400, 400],
+    build: () => json({ token: BOGUS_TOKEN }),
+  },
   'POST /auth/login': {
     expect: [200, 200, 200, 200, 200],
     build: ({ owner }) => json({ email: owner.email, password: STRONG_PASSWORD }),
@@ -100,6 +109,11 @@ export const CASES: Record<string, Case> = {
   'POST /auth/password/change': {
     expect: [401, 204, 204, 204, 401],
     build: () => json({ currentPassword: STRONG_PASSWORD, newPassword: NEW_PASSWORD }),
+  },
+  // Fresh actors (recent login) with their password: asked for, nothing changes until confirmed.
+  'POST /auth/email/change': {
+    expect: [401, 202, 202, 202, 202],
+    build: () => json({ newEmail: uniqueEmail('matrix-move'), password: STRONG_PASSWORD }),
   },
   // Fresh actors logged in just now (recent login); the admin already has MFA. Past the gate,
   // users without MFA get 409 (nothing to confirm, remove or regenerate), the admin's wrong code

@@ -4,7 +4,7 @@
  */
 import { escapeHtml, type Mail } from '../../platform/mail/mailer.js';
 
-function compose(
+export function compose(
   to: string,
   subject: string,
   lines: string[],

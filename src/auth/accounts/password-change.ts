@@ -15,6 +15,7 @@
  * A change uses up the reset and "this was not me" links mailed before it.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import type { User } from '../../platform/db/schema.js';
 import { AppError, platformError } from '../../platform/errors.js';
 import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import { type MfaDeps, verifySecondFactor } from '../mfa/mfa.service.js';
@@ -47,6 +48,38 @@ export function changeNeedsCode(): AppError {
   );
 }
 
+/**
+ * Checks a signed-in user's current password the way every such check must (DESIGN.md): inside
+ * the login throttle of the account and the client address (429 past the budget, a wrong one
+ * counted like a failed login), as the account's own on the hash pool. Shared by the password
+ * and email changes; the caller chooses the refusal.
+ */
+export async function checkCurrentPassword(
+  deps: Pick<PasswordChangeDeps, 'accounts' | 'throttle'>,
+  log: FastifyBaseLogger,
+  user: User,
+  ip: string,
+  password: string,
+): Promise<boolean> {
+  const attempt: LoginAttempt = { ip, accountKey: user.email_key, knownDevice: false };
+  await deps.throttle.admit(attempt);
+  let valid: boolean;
+  try {
+    valid = (
+      await deps.accounts.hasher.verify(user.password_hash, normalizePassword(password), {
+        owner: `user:${user.id}`,
+      })
+    ).valid;
+  } catch (err) {
+    // No verdict (pool full, or the account's share of it taken): the attempt does not count.
+    await deps.throttle.abandoned(attempt);
+    throw err;
+  }
+  if (valid) await deps.throttle.succeeded(attempt);
+  else await deps.throttle.failed(attempt, log, async () => user.id);
+  return valid;
+}
+
 /** Changes the password of an authenticated user after checking the current one. */
 export async function changePassword(
   deps: PasswordChangeDeps,
@@ -68,27 +101,8 @@ export async function changePassword(
   }
 
   const hashing = { owner: `user:${user.id}` };
-  const attempt: LoginAttempt = { ip: caller.ip, accountKey: user.email_key, knownDevice: false };
-  await deps.throttle.admit(attempt);
-  let valid: boolean;
-  try {
-    valid = (
-      await accounts.hasher.verify(
-        user.password_hash,
-        normalizePassword(input.currentPassword),
-        hashing,
-      )
-    ).valid;
-  } catch (err) {
-    // No verdict (pool full, or the account's share of it taken): the attempt does not count.
-    await deps.throttle.abandoned(attempt);
-    throw err;
-  }
-  if (!valid) {
-    await deps.throttle.failed(attempt, log, async () => user.id);
-    throw wrongCurrentPassword();
-  }
-  await deps.throttle.succeeded(attempt);
+  const valid = await checkCurrentPassword(deps, log, user, caller.ip, input.currentPassword);
+  if (!valid) throw wrongCurrentPassword();
 
   const now = new Date(accounts.clock.now());
   const hash = await accounts.hasher.hash(password, hashing);

@@ -23,7 +23,10 @@ export type AccountAction =
   | 'account.avatar_changed'
   | 'account.created_by_provider'
   | 'account.identity_linked'
-  | 'account.identity_unlinked';
+  | 'account.identity_unlinked'
+  | 'account.email_change_requested'
+  | 'account.email_changed'
+  | 'account.email_change_reverted';
 
 export interface AccountChange {
   readonly userId: string;

@@ -45,7 +45,14 @@ export interface OneTimeTokensTable {
   /** SHA-256 (hex) of the token mailed to the user; the token itself is never stored. */
   token_hash: string;
   user_id: string;
-  purpose: 'verify_email' | 'reset_password' | 'secure_account' | 'invitation';
+  purpose:
+    | 'verify_email'
+    | 'reset_password'
+    | 'secure_account'
+    | 'invitation'
+    // Email change (issue 19): the link to the new address, and the old address's revert link.
+    | 'confirm_email'
+    | 'revert_email';
   expires_at: Timestamp;
   used_at: Timestamp | null;
   created_at: CreatedAt;

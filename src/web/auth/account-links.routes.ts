@@ -28,7 +28,7 @@ import {
 } from './forms.schemas.js';
 
 /** Runs `action`; an exposed refusal re-renders the form (`form`) with the error and its status. */
-async function orForm(
+export async function orForm(
   render: Render,
   reply: FastifyReply,
   form: { name: TemplateName; data: PageData },
