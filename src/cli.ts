@@ -13,6 +13,8 @@ import {
 import { createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy, normalizePassword } from './auth/passwords/policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { type AuditChain, appendAudit } from './platform/audit/audit.store.js';
+import { deriveKey } from './platform/crypto.js';
 import { DataDirInUseError } from './platform/db/data-dir-lock.js';
 import { migrateToLatest } from './platform/db/database.js';
 import { openDeps } from './platform/deps.js';
@@ -110,7 +112,14 @@ async function createUser(config: Config, args: string[]): Promise<void> {
   if (!verdict.ok)
     throw new UsageError(`weak password (${verdict.rule}): ${verdict.suggestions.join(' ')}`);
 
-  await withDatabase(config, async ({ database }) => {
+  await withDatabase(config, async ({ database, state }) => {
+    // Audited like every other account change (issue 19): the chain's key comes from the master
+    // key, as in the server; there is no acting account (the operator at the shell).
+    const audit: AuditChain = {
+      key: deriveKey(loadMasterKey(config, stderrLog), 'audit-chain'),
+      state,
+      log: stderrLog,
+    };
     const hasher = await createPasswordHasher(
       config.argon2,
       createHashPool({ concurrency: 1, queue: 1 }),
@@ -138,6 +147,19 @@ async function createUser(config: Config, args: string[]): Promise<void> {
       if (created) {
         const data = { email: email.email, displayName, roles: [...new Set(roles)], via: 'cli' };
         await emitLifecycle(trx, { type: 'user.created', userId: created.id, data });
+        const detail = { roles: [...new Set(roles)], via: 'cli' };
+        await appendAudit(
+          audit,
+          trx,
+          {
+            actorId: null,
+            action: 'cli.user.created',
+            targetType: 'user',
+            targetId: created.id,
+            detail,
+          },
+          now,
+        );
       }
       return created;
     });
