@@ -80,6 +80,7 @@ import type { SharedState } from './platform/state/shared-state.js';
 import { postRoutes } from './shop/posts/posts.routes.js';
 import type { ShopDeps } from './shop/shop.deps.js';
 import { shopRoutes } from './shop/shop.routes.js';
+import { meRoutes } from './users/me.routes.js';
 import { userRoutes } from './users/users.routes.js';
 import { pageRoutes } from './web/pages.js';
 
@@ -350,6 +351,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(
     userRoutes({ db: deps.db, clock, media, imageDecodes, uploadLimit: limits.uploads }),
   );
+  await routes.register(meRoutes({ sessions: sessionDeps, media, mailer }));
   await routes.register(adminUserRoutes({ sessions: sessionDeps, media }));
   await routes.register(
     adminSupportRoutes({ sessions: sessionDeps, accounts: accountDeps, limits }),

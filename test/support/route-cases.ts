@@ -54,7 +54,15 @@ export const CASES: Record<string, Case> = {
     expect: [400, 400, 400, 400, 400],
     build: () => json({ token: BOGUS_TOKEN }),
   },
+  'POST /auth/invitations/accept': {
+    expect: [400, 400, 400, 400, 400],
+    build: () => json({ token: BOGUS_TOKEN, password: NEW_PASSWORD }),
+  },
   'POST /auth/password/forgot': {
+    expect: [202, 202, 202, 202, 202],
+    build: ({ owner }) => json({ email: owner.email }),
+  },
+  'POST /auth/verify-email/resend': {
     expect: [202, 202, 202, 202, 202],
     build: ({ owner }) => json({ email: owner.email }),
   },
@@ -137,6 +145,10 @@ export const CASES: Record<string, Case> = {
     expect: BEARER(200),
     build: ({ owner }) => ({ url: `/users/${owner.userId}` }),
   },
+  'PATCH /users/me': { expect: BEARER(200), build: () => json({ displayName: 'Renamed' }) },
+  // Shared actors are re-made within the 5-minute recent-login window; fresh ones delete.
+  'GET /users/me/export': { expect: BEARER(200) },
+  'DELETE /users/me': { expect: BEARER(204) },
   'PUT /users/me/avatar': {
     expect: BEARER(200),
     build: async () => {
@@ -158,6 +170,26 @@ export const CASES: Record<string, Case> = {
   'POST /admin/users/{id}/logout-all': {
     expect: ADMIN(204),
     build: ({ owner }) => ({ url: `/admin/users/${owner.userId}/logout-all` }),
+  },
+  // Support tools (issue 19): the admin is fresh (a recent login through TOTP), the owner too.
+  'POST /admin/users': {
+    expect: ADMIN(201),
+    build: () => json({ email: uniqueEmail('matrix-invite') }),
+  },
+  'POST /admin/users/{id}/reset-mfa': {
+    expect: ADMIN(204),
+    build: ({ owner }) => ({
+      url: `/admin/users/${owner.userId}/reset-mfa`,
+      payload: { reason: 'matrix' },
+    }),
+  },
+  'POST /admin/users/{id}/require-password-reset': {
+    expect: ADMIN(204),
+    build: ({ owner }) => ({ url: `/admin/users/${owner.userId}/require-password-reset` }),
+  },
+  'POST /admin/users/{id}/resend-verification': {
+    expect: ADMIN(202),
+    build: ({ owner }) => ({ url: `/admin/users/${owner.userId}/resend-verification` }),
   },
   'GET /admin/audit': { expect: ADMIN(200) },
   'GET /admin/audit/verify': { expect: ADMIN(200) },

@@ -12,9 +12,10 @@ import type { User } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
 import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { MediaStore } from '../../platform/media/media.store.js';
+import { deleteAccount } from '../../users/account-deletion.js';
 import { adminUserError } from './admin-users.errors.js';
 import type { AdminUserPatch } from './admin-users.schemas.js';
-import { findLiveUserForUpdate, tombstoneUser, updateRolesAndLock } from './admin-users.store.js';
+import { findLiveUserForUpdate, updateRolesAndLock } from './admin-users.store.js';
 
 export interface AdminDeps {
   readonly sessions: SessionDeps;
@@ -105,32 +106,22 @@ export async function patchUser(
   return user;
 }
 
+/** The same tombstone as self-service deletion (users/account-deletion.ts), audited as the admin's. */
 export async function deleteUser(deps: AdminDeps, actor: Actor, targetId: string): Promise<void> {
-  const { db, clock } = deps.sessions;
   if (targetId === actor.principal.userId) throw adminUserError('cannot_modify_self');
-  const avatar = await db.transaction().execute(async (trx) => {
-    const now = new Date(clock.now());
-    const before = await findLiveUserForUpdate(trx, targetId);
-    if (!before) throw platformError('not_found');
-    await tombstoneUser(trx, targetId, now);
-    await appendAudit(
-      deps.sessions.audit,
-      trx,
-      {
-        actorId: actor.principal.userId,
-        action: 'admin.user.deleted',
-        targetType: 'user',
-        targetId,
-        ip: actor.ip,
-      },
-      now,
-    );
-    await emitLifecycle(trx, { type: 'user.deleted', userId: targetId });
-    return before.avatar_url;
-  });
-  await endUserSessions(deps.sessions, targetId);
+  await deleteAccount(
+    deps,
+    targetId,
+    {
+      actorId: actor.principal.userId,
+      action: 'admin.user.deleted',
+      targetType: 'user',
+      targetId,
+      ip: actor.ip,
+    },
+    'admin',
+  );
   await recordAdminActions(deps, actor, targetId, ['admin.user.deleted']);
-  await deps.media.remove(avatar);
 }
 
 export async function forceLogout(deps: AdminDeps, actor: Actor, targetId: string): Promise<void> {

@@ -42,6 +42,7 @@ import {
   verifyEmailLogin,
 } from './login-flow.js';
 import { changePassword } from './password-change.js';
+import { resendVerification } from './verify-resend.js';
 
 // The login steps live in login-flow.ts, shared with the hosted pages (issue 15).
 export type { AbuseDeps, MfaLogin } from './login-flow.js';
@@ -180,6 +181,27 @@ export function accountRoutes(
       async (request, reply) => {
         await forgotPassword(accounts, request.log, request.body.email, limits.forgotMails);
         return reply.code(202).send();
+      },
+    );
+
+    r.post(
+      '/auth/verify-email/resend',
+      {
+        config: { access: 'public' },
+        onRequest: [perIp(limits.verifyResend)],
+        schema: {
+          tags,
+          description:
+            'Mails a fresh verification link (the older ones die) when the address belongs to ' +
+            'an unverified account; answers the same 202 for any address. Verification mails ' +
+            'share the per-address cap of registration mails; requests are limited per IP.',
+          body: ForgotBody,
+          response: { 202: Accepted },
+        },
+      },
+      async (request, reply) => {
+        await resendVerification(accounts, request.log, request.body.email, limits.registerMails);
+        return reply.code(202).send({ status: 'verification_sent' as const });
       },
     );
 

@@ -63,7 +63,21 @@ export const LoginResponse = z.object({
   recoveryCodesRemaining: z.number().int().optional(),
 });
 
-export function toSelfView(user: User): UserSelfView {
+/** The columns the self view is made of (an export reads these and no secret column). */
+export type SelfViewColumns = Pick<
+  User,
+  | 'id'
+  | 'email'
+  | 'display_name'
+  | 'roles'
+  | 'email_verified_at'
+  | 'mfa_enabled'
+  | 'locked'
+  | 'created_at'
+  | 'avatar_url'
+>;
+
+export function toSelfView(user: SelfViewColumns): UserSelfView {
   return {
     id: user.id,
     email: user.email,

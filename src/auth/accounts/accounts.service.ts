@@ -166,7 +166,8 @@ export async function register(
 
 /**
  * The mail an outbox row asks for (the worker calls it, never the request): a reset link for a
- * known, unlocked address; for a registration, the verification link when the row's `ref` is
+ * known, unlocked address; a fresh verification link for a resend to a live, unverified account
+ * (verify-resend.ts); for a registration, the verification link when the row's `ref` is
  * the account's id (the request created it), "someone tried to register" otherwise.
  */
 export function composeAccountMail(deps: AccountDeps): OutboxDeps['compose'] {
@@ -177,6 +178,13 @@ export function composeAccountMail(deps: AccountDeps): OutboxDeps['compose'] {
       const token = await issueLinkToken(deps, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
       const url = `${deps.config.linkBaseUrl}/reset-password?token=${encodeURIComponent(token)}`;
       return resetMail(user.email, url);
+    }
+    if (row.kind === 'verification_resend') {
+      // Only an unverified account that can still verify (it has a password to confirm with).
+      if (user.email_verified_at || user.locked || !user.password_hash) return undefined;
+      const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
+      const url = `${deps.config.linkBaseUrl}/verify-email?token=${encodeURIComponent(token)}`;
+      return verificationMail(user.email, url);
     }
     if (row.ref !== user.id) return alreadyRegisteredMail(user.email, deps.config.linkBaseUrl);
     const token = await issueLinkToken(deps, user.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
@@ -286,11 +294,11 @@ export async function checkCredentials(deps: AccountDeps, input: CredentialCheck
  * failure only withholds the mail (fail closed: no count, no mail), it never becomes an answer of
  * its own.
  */
-async function takeAddressMail(
+export async function takeAddressMail(
   cap: Limiter,
   addressKey: string,
   log: FastifyBaseLogger,
-  flow: 'reset' | 'register',
+  flow: 'reset' | 'register' | 'verify_resend',
 ) {
   try {
     await cap.consume(addressKey);

@@ -1,4 +1,7 @@
-/** Row type of the account mail outbox (migrations/0009); part of the `Database` interface. */
+/**
+ * Row type of the account mail outbox (migrations/0009; `verification_resend` from 0014); part of
+ * the `Database` interface.
+ */
 import type { ColumnType, Generated } from 'kysely';
 
 declare module '../../platform/db/schema.js' {
@@ -7,7 +10,7 @@ declare module '../../platform/db/schema.js' {
   }
 }
 
-export type OutboxKind = 'password_reset' | 'registration';
+export type OutboxKind = 'password_reset' | 'registration' | 'verification_resend';
 
 export interface MailOutboxTable {
   /** uuidv7: rows are taken oldest first. */

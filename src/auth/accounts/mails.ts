@@ -131,3 +131,11 @@ export function sessionTheftMail(to: string, secureUrl: string): Mail {
     { url: secureUrl, label: 'This was not me' },
   );
 }
+
+/** After `DELETE /users/me` (issue 19), to the address the account had; carries no link. */
+export function accountDeletedMail(to: string): Mail {
+  return compose(to, 'Your account was deleted', [
+    'Your account and the personal data it held were deleted at your request; you were signed out everywhere.',
+    'Orders and wallet records are kept for accounting, without your name or address. If you did not do this, someone signed in with your password: tell the people who run this service.',
+  ]);
+}

@@ -21,6 +21,8 @@ export type AccountAction =
   | 'account.recovery_codes_regenerated'
   | 'account.recovery_code_used'
   | 'account.avatar_changed'
+  | 'account.profile_updated'
+  | 'account.deleted'
   | 'account.created_by_provider'
   | 'account.identity_linked'
   | 'account.identity_unlinked'

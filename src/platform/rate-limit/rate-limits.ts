@@ -32,6 +32,8 @@ export interface RateLimits {
   readonly forgotMails: Limiter;
   /** Registration mails per address (known or not), like `forgotMails` (issue 14, item 6). */
   readonly registerMails: Limiter;
+  /** Verification resends per IP (issue 19); sized like forgot-password's per-IP limit. */
+  readonly verifyResend: Limiter;
   readonly token: Limiter;
   readonly refresh: Limiter;
   /** Wrong second-factor codes per account, across every MFA challenge (right ones refunded). */
@@ -73,6 +75,7 @@ export function createRateLimits(
     forgot: make('forgot', l.forgotPerHour, 3600),
     forgotMails: personal('forgot-mails', l.forgotMailsPerAccountHour, 3600),
     registerMails: personal('register-mails', l.registerMailsPerAddressHour, 3600),
+    verifyResend: make('verify-resend', l.forgotPerHour, 3600),
     token: make('token', l.tokenPerHour, 3600),
     refresh: make('refresh', l.refreshPerMinute, 60),
     mfaCodes: make('mfa-codes', l.mfaCodes, l.mfaWindowSeconds),

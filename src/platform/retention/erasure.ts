@@ -2,9 +2,9 @@
  * What a deleted account leaves behind that identifies its owner, and its erasure. The account's
  * row stays as a tombstone (orders, ledger entries and posts point at it); its sessions keep
  * their times but lose the address and user agent; its security events keep their type and time
- * but lose the address and detail; its one-time tokens and idempotency records go; its orders
- * stay for accounting, without the free-text instructions. The wallet ledger holds no personal
- * data and the audit log is never touched (it is the chain).
+ * but lose the address and detail; its one-time tokens, social-login identities and idempotency
+ * records go; its orders stay for accounting, without the free-text instructions. The wallet
+ * ledger holds no personal data and the audit log is never touched (it is the chain).
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
@@ -23,6 +23,8 @@ export async function eraseUserTraces(trx: Db, userId: string): Promise<void> {
     .where('user_id', '=', userId)
     .execute();
   await trx.deleteFrom('one_time_tokens').where('user_id', '=', userId).execute();
+  // Social-login identities: the provider's subject and the address it asserted (issue 19).
+  await sql`DELETE FROM identities WHERE user_id = ${userId}`.execute(trx);
   await sql`DELETE FROM idempotency_keys WHERE user_id = ${userId}`.execute(trx);
   await sql`UPDATE orders SET instructions = NULL
             WHERE user_id = ${userId} AND instructions IS NOT NULL`.execute(trx);
@@ -78,6 +80,10 @@ export function deletedUserTasks(): PruneTask[] {
         (p) => sql`DELETE FROM one_time_tokens WHERE ctid IN (${p})`,
         DELETED,
       ),
+    ),
+    task(
+      'deleted_users.identities',
+      batched('identities', (p) => sql`DELETE FROM identities WHERE ctid IN (${p})`, DELETED),
     ),
     task(
       'deleted_users.idempotency_keys',
