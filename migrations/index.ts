@@ -11,9 +11,9 @@ import * as m0008 from './0008_audit_chain_keyed.js';
 import * as m0009 from './0009_account_login_block_and_mail_outbox.js';
 import * as m0010 from './0010_identities.js';
 import * as m0011 from './0011_lifecycle_events.js';
-import * as m0014 from './0014_mail_outbox_verification_resend.js';
 import * as m0012 from './0012_email_change_tokens.js';
 import * as m0013 from './0013_admin_support.js';
+import * as m0014 from './0014_mail_outbox_verification_resend.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -27,7 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0009_account_login_block_and_mail_outbox': m0009,
   '0010_identities': m0010,
   '0011_lifecycle_events': m0011,
-  '0014_mail_outbox_verification_resend': m0014,
   '0012_email_change_tokens': m0012,
   '0013_admin_support': m0013,
+  '0014_mail_outbox_verification_resend': m0014,
 };
