@@ -376,7 +376,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const pruner = startPruner({
     db: deps.db,
     clock,
-    tasks: retentionTasks(config.retention),
+    tasks: retentionTasks(config.retention, { lifecycleWebhook: Boolean(config.lifecycleWebhook) }),
     intervalMs: config.retention.intervalSeconds * 1000,
     limits: { batchSize: config.retention.batchSize, batches: config.retention.batchesPerTick },
     log: app.log,

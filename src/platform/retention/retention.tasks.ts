@@ -38,8 +38,21 @@ function expire(
   };
 }
 
-export function retentionTasks(periods: RetentionPeriods): PruneTask[] {
+/**
+ * `lifecycleWebhook`: whether WEBHOOK_URL is set. Delivered lifecycle events go after
+ * `securityEventsDays`; undelivered ones are kept for the receiver while a webhook is configured,
+ * and pruned after the same days when none is (nobody will ever take them).
+ */
+export function retentionTasks(
+  periods: RetentionPeriods,
+  options: { readonly lifecycleWebhook: boolean } = { lifecycleWebhook: false },
+): PruneTask[] {
   return [
+    expire('lifecycle_events', periods.securityEventsDays * DAY_MS, (c) =>
+      options.lifecycleWebhook
+        ? sql`t.delivered_at < ${c}`
+        : sql`(t.delivered_at < ${c} OR t.at < ${c})`,
+    ),
     // Refresh tokens go with their session (ON DELETE CASCADE).
     expire(
       'sessions',
