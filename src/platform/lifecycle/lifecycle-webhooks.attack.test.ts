@@ -190,4 +190,16 @@ describe('the sender', () => {
     expect(res.statusCode).toBe(403);
     expect(res.body).not.toContain('user.');
   });
+
+  it('the delivery list is in the OpenAPI document, with its bearer security and fields', async () => {
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, { get?: { security?: unknown; responses?: Record<string, unknown> } }>;
+    };
+    const get = doc.paths['/admin/webhooks/deliveries']?.get;
+    expect(get?.security).toEqual([{ bearer: [] }]);
+    const schema = JSON.stringify(get?.responses?.['200']);
+    for (const field of ['state', 'attempts', 'lastStatus', 'nextAttemptAt', 'deliveredAt']) {
+      expect(schema).toContain(`"${field}"`);
+    }
+  });
 });
