@@ -139,10 +139,10 @@ export async function requirePasswordReset(
 }
 
 /**
- * Mails a fresh verification link to an unverified account (through the registration outbox,
- * which makes the token), or a fresh invitation to an invited account that has no password yet
- * (a verification link would ask for a password it does not have). A verified or locked account
- * gets nothing; the answer is the same.
+ * Mails a fresh verification link to an unverified account (through the account-mail outbox, as
+ * `POST /auth/verify-email/resend` does; the worker makes the token), or a fresh invitation to an
+ * invited account that has no password yet (a verification link would ask for a password it does
+ * not have). A verified or locked account gets nothing; the answer is the same.
  */
 export async function resendVerification(
   deps: SupportDeps,
@@ -158,7 +158,9 @@ export async function resendVerification(
         mail = await issueInvitation(deps.accounts, trx, user, now);
         sent = 'invitation';
       } else {
-        await enqueueAccountMail(trx, deps.sessions.clock, 'registration', user.email_key, user.id);
+        // The worker checks again at send time: a link only for an account still unverified.
+        const clock = deps.sessions.clock;
+        await enqueueAccountMail(trx, clock, 'verification_resend', user.email_key, user.id);
         sent = 'verification';
       }
     }
