@@ -58,10 +58,6 @@ export const CASES: Record<string, Case> = {
     expect: [400, 400, 400, 400, 400],
     build: () => json({ token: BOGUS_TOKEN, password: NEW_PASSWORD }),
   },
-  'POST /auth/invitations/accept': {
-    expect: [400, 400, 400, 400, 400],
-    build: () => json({ token: BOGUS_TOKEN, password: NEW_PASSWORD }),
-  },
   'POST /auth/password/forgot': {
     expect: [202, 202, 202, 202, 202],
     build: ({ owner }) => json({ email: owner.email }),
@@ -174,26 +170,6 @@ export const CASES: Record<string, Case> = {
   'POST /admin/users/{id}/logout-all': {
     expect: ADMIN(204),
     build: ({ owner }) => ({ url: `/admin/users/${owner.userId}/logout-all` }),
-  },
-  // Support tools (issue 19): the admin is fresh (a recent login through TOTP), the owner too.
-  'POST /admin/users': {
-    expect: ADMIN(201),
-    build: () => json({ email: uniqueEmail('matrix-invite') }),
-  },
-  'POST /admin/users/{id}/reset-mfa': {
-    expect: ADMIN(204),
-    build: ({ owner }) => ({
-      url: `/admin/users/${owner.userId}/reset-mfa`,
-      payload: { reason: 'matrix' },
-    }),
-  },
-  'POST /admin/users/{id}/require-password-reset': {
-    expect: ADMIN(204),
-    build: ({ owner }) => ({ url: `/admin/users/${owner.userId}/require-password-reset` }),
-  },
-  'POST /admin/users/{id}/resend-verification': {
-    expect: ADMIN(202),
-    build: ({ owner }) => ({ url: `/admin/users/${owner.userId}/resend-verification` }),
   },
   // Support tools (issue 19): the admin is fresh (a recent login through TOTP), the owner too.
   'POST /admin/users': {
