@@ -178,6 +178,11 @@ export interface OAuthProviderConfig {
   readonly issuer: string | undefined;
   readonly clientId: string;
   readonly clientSecret: string;
+  /**
+   * `amr` values of the ID token that count as a second factor (OAUTH_<NAME>_MFA_AMR); empty:
+   * a provider login is never one, and an account with MFA takes Bastion's own second step.
+   */
+  readonly mfaAmr: readonly string[];
 }
 
 export interface Config {
@@ -310,7 +315,7 @@ function httpsOrLoopback(url: string): boolean {
 function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[] {
   const names = new Set<string>();
   for (const key of Object.keys(env)) {
-    const m = /^OAUTH_([A-Z0-9]+)_(ISSUER|CLIENT_ID|CLIENT_SECRET)$/.exec(key);
+    const m = /^OAUTH_([A-Z0-9]+)_(ISSUER|CLIENT_ID|CLIENT_SECRET|MFA_AMR)$/.exec(key);
     if (m?.[1]) names.add(m[1]);
   }
   const providers: OAuthProviderConfig[] = [];
@@ -333,6 +338,18 @@ function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[]
       problems.push('OAUTH_GITHUB_ISSUER: GitHub is not OIDC; set only its client id and secret');
       continue;
     }
+    const mfaAmr = (env[`OAUTH_${name}_MFA_AMR`] ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    if (github && mfaAmr.length > 0) {
+      problems.push('OAUTH_GITHUB_MFA_AMR: GitHub sends no ID token to read `amr` from');
+      continue;
+    }
+    if (mfaAmr.some((v) => !/^[A-Za-z0-9_.:-]{1,64}$/.test(v))) {
+      problems.push(`OAUTH_${name}_MFA_AMR: a comma-separated list of amr values (RFC 8176)`);
+      continue;
+    }
     if (!github && !/^https?:\/\//.test(issuer ?? '')) {
       problems.push(`OAUTH_${name}_ISSUER: must be an http(s) URL`);
       continue;
@@ -347,6 +364,7 @@ function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfig[]
       issuer: github ? undefined : issuer,
       clientId: clientId as string,
       clientSecret: clientSecret as string,
+      mfaAmr,
     });
   }
   return providers;

@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { LoginDeps } from '../auth/accounts/login-flow.js';
 import { accountPages } from './account/account.routes.js';
+import { identityPages } from './account/identities.routes.js';
 import { acceptInvitePages } from './auth/accept-invite.routes.js';
 import { accountLinkPages } from './auth/account-links.routes.js';
 import { emailChangePages } from './auth/email-change.pages.js';
@@ -52,9 +53,10 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       pages.setErrorHandler(pageErrorHandler(deps.render));
       await pages.register(loginPages(deps));
       await pages.register(accountLinkPages(deps));
-      await pages.register(emailChangePages(deps));
       await pages.register(acceptInvitePages(deps));
+      await pages.register(emailChangePages(deps));
       await pages.register(accountPages(deps));
+      await pages.register(identityPages(deps));
     });
   };
 }

@@ -24,6 +24,11 @@ button.secondary{background:#374151}
 .notice{border-left:4px solid #047857;background:#ecfdf5;padding:.5rem 1rem}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#eef0f3;padding:0 .25rem;border-radius:.2rem}
 .links{margin-top:1.25rem}
+a.button{display:inline-block;margin-top:.5rem;padding:.6rem 1.1rem;font-weight:600;color:#111827;background:#fff;border:1px solid #374151;border-radius:.35rem;text-decoration:none}
+ul.providers{list-style:none;padding:0;margin:1rem 0 0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+form.inline{display:inline}
+form.inline button{margin-top:0;padding:.35rem .8rem;font-size:.9rem}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #d1d5db;vertical-align:top}

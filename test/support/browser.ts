@@ -62,8 +62,14 @@ export interface ServedApp {
   close(): Promise<void>;
 }
 
-/** Builds a test app whose PUBLIC_URL is the loopback origin it is served on. */
-export async function serveApp(options: TestAppOptions = {}): Promise<ServedApp> {
+/**
+ * Builds a test app whose PUBLIC_URL is the loopback origin it is served on; `prepare` may add
+ * settings that depend on that origin (a provider's redirect URI).
+ */
+export async function serveApp(
+  options: TestAppOptions = {},
+  prepare?: (base: string) => Promise<Record<string, string>>,
+): Promise<ServedApp> {
   let ctx: TestContext | undefined;
   const server = createServer((req, res) => {
     if (ctx) ctx.app.routing(req, res);
@@ -71,7 +77,8 @@ export async function serveApp(options: TestAppOptions = {}): Promise<ServedApp>
   });
   const base = await listenLoopback(server);
   try {
-    ctx = await createTestApp({ ...options, env: { ...options.env, PUBLIC_URL: base } });
+    const extra = prepare ? await prepare(base) : {};
+    ctx = await createTestApp({ ...options, env: { ...options.env, ...extra, PUBLIC_URL: base } });
   } catch (err) {
     await closeServer(server);
     throw err;

@@ -104,6 +104,11 @@ export const CASES: Record<string, Case> = {
     build: () => ({ url: '/auth/oauth/nosuch/callback?state=x&code=y' }),
   },
   'GET /auth/identities': { expect: BEARER(200) },
+  // Linking needs a configured provider: none here, so a fresh bearer reaches the 404.
+  'POST /auth/identities/link': {
+    expect: [401, 404, 404, 404, 404],
+    build: () => json({ provider: 'nosuch' }),
+  },
   // Nobody in the world has an identity: any id is someone else's or nobody's.
   'DELETE /auth/identities/{id}': {
     expect: [401, 404, 404, 404, 404],

@@ -59,6 +59,8 @@ export interface PersonClaims {
   email?: string;
   email_verified?: boolean;
   name?: string;
+  /** Authentication methods the ID token reports (RFC 8176), e.g. `['mfa']` (rogue issuer). */
+  amr?: string[];
 }
 
 export interface Client {

@@ -1,5 +1,5 @@
 /** The caller's linked social identities: list, and unlink (never the last way to sign in). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
@@ -23,6 +23,50 @@ type IdentityDeps = Pick<
   OAuthDeps,
   'db' | 'clock' | 'events' | 'audit' | 'state' | 'providers' | 'config'
 >;
+
+/**
+ * Unlinks one of `userId`'s identities: 404 for another user's id, 409 `last_sign_in_method`
+ * when it is the last way in (no password, no other identity); audited, a security event.
+ */
+export async function unlinkIdentity(
+  deps: Pick<OAuthDeps, 'db' | 'clock' | 'events' | 'audit'>,
+  request: FastifyRequest,
+  userId: string,
+  id: string,
+): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    // The account row is locked so two unlinks cannot each leave "the other" method.
+    const user = await trx
+      .selectFrom('users')
+      .select(['id', 'password_hash'])
+      .where('id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst();
+    const own = await trx
+      .selectFrom('identities')
+      .select('id')
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!user || !own) throw platformError('not_found');
+    const others = (await countIdentities(trx, userId)) - 1;
+    if (user.password_hash === null && others === 0) throw oauthError('last_sign_in_method');
+    await deleteIdentity(trx, userId, id);
+  });
+  const detail = { identityId: id };
+  await auditAccountChange(deps.audit, deps.db, deps.clock, request.log, {
+    userId,
+    action: 'account.identity_unlinked',
+    ip: request.ip,
+    detail,
+  });
+  await deps.events.record(request.log, {
+    type: 'identity_unlinked',
+    userId,
+    ip: request.ip,
+    detail,
+  });
+}
 
 export function identityRoutes(deps: IdentityDeps) {
   return async (app: FastifyInstance) => {
@@ -103,39 +147,7 @@ export function identityRoutes(deps: IdentityDeps) {
       },
       async (request, reply) => {
         const { userId } = principalOf(request);
-        const { id } = request.params;
-        await deps.db.transaction().execute(async (trx) => {
-          // The account row is locked so two unlinks cannot each leave "the other" method.
-          const user = await trx
-            .selectFrom('users')
-            .select(['id', 'password_hash'])
-            .where('id', '=', userId)
-            .forUpdate()
-            .executeTakeFirst();
-          const own = await trx
-            .selectFrom('identities')
-            .select('id')
-            .where('id', '=', id)
-            .where('user_id', '=', userId)
-            .executeTakeFirst();
-          if (!user || !own) throw platformError('not_found');
-          const others = (await countIdentities(trx, userId)) - 1;
-          if (user.password_hash === null && others === 0) throw oauthError('last_sign_in_method');
-          await deleteIdentity(trx, userId, id);
-        });
-        const detail = { identityId: id };
-        await auditAccountChange(deps.audit, deps.db, deps.clock, request.log, {
-          userId,
-          action: 'account.identity_unlinked',
-          ip: request.ip,
-          detail,
-        });
-        await deps.events.record(request.log, {
-          type: 'identity_unlinked',
-          userId,
-          ip: request.ip,
-          detail,
-        });
+        await unlinkIdentity(deps, request, userId, request.params.id);
         return reply.code(204).send();
       },
     );

@@ -20,7 +20,7 @@ describe('social login settings', () => {
       OAUTH_GITHUB_CLIENT_SECRET: 'secret',
     });
     expect(config.oauthProviders).toEqual([
-      { name: 'github', issuer: undefined, clientId: 'id', clientSecret: 'secret' },
+      { name: 'github', issuer: undefined, clientId: 'id', clientSecret: 'secret', mfaAmr: [] },
     ]);
   });
 

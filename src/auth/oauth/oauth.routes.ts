@@ -71,7 +71,7 @@ function escapeHtml(value: string): string {
 }
 
 /** Continues to `to` with a new, same-site navigation, so the SameSite=Strict cookies ride it. */
-function continuePage(to: string): string {
+export function continuePage(to: string): string {
   const href = escapeHtml(to);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}"><title>Signed in</title></head><body><p><a href="${href}">Continue</a></p></body></html>`;
 }
@@ -290,8 +290,10 @@ export function oauthRoutes(deps: OAuthDeps) {
             }
           }
 
-          if (user.mfa_enabled) {
-            // A provider login is the first factor only: the second step is the login page's.
+          // A provider login is one factor, unless the operator accepts the second factor the
+          // provider reports in the signed ID token's `amr` (OAUTH_<NAME>_MFA_AMR).
+          const providerMfa = profile.amr.some((v) => provider.mfaAmr.includes(v));
+          if (user.mfa_enabled && !providerMfa) {
             const mfaToken = await startMfaChallenge(deps.mfaTokens, reply, secure, user);
             const next = `/login?mfa=1&returnTo=${encodeURIComponent(flow.returnTo)}`;
             return reply.redirect(`${next}#mfaToken=${encodeURIComponent(mfaToken)}`, 302);
@@ -299,7 +301,7 @@ export function oauthRoutes(deps: OAuthDeps) {
           // The device cookie is SameSite=Strict, so the one sent at start stands for this browser.
           const device = flow.device ?? request.cookies[deviceCookie];
           const knownDevice = isValidDeviceCookie(deps.login.deviceKey, user.email_key, device);
-          await finishLogin(deps.login, request, reply, user, knownDevice, false);
+          await finishLogin(deps.login, request, reply, user, knownDevice, providerMfa);
           return reply.code(200).type('text/html; charset=utf-8').send(continuePage(flow.returnTo));
         } catch (err) {
           return refuse(request, reply, name, err, page);

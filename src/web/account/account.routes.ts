@@ -5,17 +5,24 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { listIdentities } from '../../auth/oauth/identities.store.js';
+import { oauthError } from '../../auth/oauth/oauth.errors.js';
 import { clearSessionCookies, cookieNames } from '../../auth/sessions/cookies.js';
 import {
   endSession,
   listLiveSessions,
   liveSessionOfRefreshCookie,
 } from '../../auth/sessions/sessions.service.js';
+import { AppError } from '../../platform/errors.js';
 import { CsrfOnlyForm } from '../auth/forms.schemas.js';
+import { redirectedError } from '../auth/login.routes.js';
+import { pageError } from '../page-errors.js';
 import { pageSession } from '../page-session.js';
-import { sendPage } from '../render.js';
+import { type PageError, sendPage } from '../render.js';
 import { loginUrl } from '../return-to.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
+import { providerLabel } from './identities.routes.js';
 
 const SESSIONS_SHOWN = 50;
 
@@ -24,32 +31,73 @@ function utc(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+const IDENTITIES_SHOWN = 50;
+
+const AccountQuery = z.object({ error: z.string().max(64).optional() });
+
+/** A refusal that sent the browser back here; only known codes are shown, never echoed. */
+function accountError(code: string | undefined): PageError | undefined {
+  if (code === 'reauthentication_required') {
+    return pageError(
+      new AppError(
+        'reauthentication_required',
+        401,
+        'Log out and sign in again to do this (the last sign-in is over 5 minutes old)',
+      ),
+    );
+  }
+  if (code === 'last_sign_in_method') return pageError(oauthError('last_sign_in_method'));
+  return redirectedError(code);
+}
+
 export function accountPages(deps: WebDeps) {
   const { login, render, forms } = deps;
   const { sessions } = login;
+  const providers = sessions.config.oauthProviders.map((p) => p.name);
   const secure = sessions.config.secureCookies;
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
-    r.get('/account', { config: PAGE, schema: { hide: true } }, async (request, reply) => {
-      const current = await pageSession(sessions, request);
-      if (!current) return reply.redirect(loginUrl('/account'), 302);
-      const { items } = await listLiveSessions(sessions, current.user.id, SESSIONS_SHOWN);
-      return sendPage(reply, render, 'account', {
-        title: 'Your account',
-        wide: true,
-        signedIn: true,
-        csrf: forms.token(request, reply),
-        user: { displayName: current.user.display_name, email: current.user.email },
-        sessions: items.map((s) => ({
-          userAgent: s.user_agent,
-          ip: s.ip,
-          lastUsedAt: utc(s.last_used_at),
-          createdAt: utc(s.created_at),
-          current: s.id === current.sessionId,
-        })),
-      });
-    });
+    r.get(
+      '/account',
+      { config: PAGE, schema: { hide: true, querystring: AccountQuery } },
+      async (request, reply) => {
+        const current = await pageSession(sessions, request);
+        if (!current) return reply.redirect(loginUrl('/account'), 302);
+        const { items } = await listLiveSessions(sessions, current.user.id, SESSIONS_SHOWN);
+        const identities = await listIdentities(
+          sessions.db,
+          current.user.id,
+          IDENTITIES_SHOWN,
+          undefined,
+        );
+        const linked = new Set(identities.map((i) => i.provider));
+        return sendPage(reply, render, 'account', {
+          title: 'Your account',
+          wide: true,
+          signedIn: true,
+          error: accountError(request.query.error),
+          csrf: forms.token(request, reply),
+          identities: identities.map((i) => ({
+            id: i.id,
+            label: providerLabel(i.provider),
+            email: i.email,
+            createdAt: utc(i.created_at),
+          })),
+          linkable: providers
+            .filter((name) => !linked.has(name))
+            .map((name) => ({ name, label: providerLabel(name) })),
+          user: { displayName: current.user.display_name, email: current.user.email },
+          sessions: items.map((s) => ({
+            userAgent: s.user_agent,
+            ip: s.ip,
+            lastUsedAt: utc(s.last_used_at),
+            createdAt: utc(s.created_at),
+            current: s.id === current.sessionId,
+          })),
+        });
+      },
+    );
 
     // Ends this browser's session like POST /auth/logout: the device cookie stays.
     r.post(

@@ -6,6 +6,23 @@ export const ACCOUNT = `<% layout('@layout') %>
 <dt>Display name</dt><dd id="display-name"><%= it.user.displayName %></dd>
 <dt>Email</dt><dd><%= it.user.email %></dd>
 </dl>
+<h2>Sign-in providers</h2>
+<% if (it.identities.length === 0) { %><p>No provider is linked to this account.</p><% } else { %>
+<div class="table-wrap">
+<table>
+<caption>Providers that sign you in to this account</caption>
+<thead><tr><th scope="col">Provider</th><th scope="col">Email there</th><th scope="col">Linked (UTC)</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+<tbody>
+<% for (const i of it.identities) { %>
+<tr><td><%= i.label %></td><td><%= i.email || 'unknown' %></td><td><%= i.createdAt %></td><td><form class="inline" method="post" action="/account/identities/<%= i.id %>/unlink"><input type="hidden" name="_csrf" value="<%= it.csrf %>"><button type="submit" class="secondary" aria-label="Unlink <%= i.label %>">Unlink</button></form></td></tr>
+<% } %>
+</tbody>
+</table>
+</div>
+<% } %>
+<% for (const p of it.linkable) { %>
+<form class="inline" method="post" action="/account/identities/link"><input type="hidden" name="_csrf" value="<%= it.csrf %>"><input type="hidden" name="provider" value="<%= p.name %>"><button type="submit">Link <%= p.label %></button></form>
+<% } %>
 <h2>Sessions</h2>
 <div class="table-wrap">
 <table>

@@ -10,6 +10,11 @@ export const LOGIN = `<% layout('@layout') %>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<% if (it.providers && it.providers.length > 0) { %>
+<ul class="providers" aria-label="Other ways to sign in">
+<% for (const p of it.providers) { %><li><a class="button" href="<%= p.href %>">Sign in with <%= p.label %></a></li><% } %>
+</ul>
+<% } %>
 <p class="links"><a href="/forgot-password">Forgot your password?</a><br><a href="/register">Create an account</a></p>
 `;
 

@@ -13,6 +13,7 @@ import {
 } from '../../auth/accounts/login-flow.js';
 import { type OAuthErrorCode, oauthError, REDIRECT_CODES } from '../../auth/oauth/oauth.errors.js';
 import { platformError } from '../../platform/errors.js';
+import { providerLabel } from '../account/identities.routes.js';
 import { exposedError, pageError } from '../page-errors.js';
 import { pageSession } from '../page-session.js';
 import { type PageError, sendPage } from '../render.js';
@@ -25,7 +26,7 @@ import { LoginForm, LoginMfaForm, LoginQuery } from './forms.schemas.js';
  * The refusal a social login redirected here with (`/login?error=<code>`): only the codes the
  * callback may send are shown, with our own title; any other value is ignored, never echoed.
  */
-function redirectedError(code: string | undefined): PageError | undefined {
+export function redirectedError(code: string | undefined): PageError | undefined {
   if (code === undefined || !REDIRECT_CODES.has(code)) return undefined;
   if (code === 'rate_limited') return pageError(platformError('rate_limited'));
   return pageError(oauthError(code as OAuthErrorCode));
@@ -33,6 +34,13 @@ function redirectedError(code: string | undefined): PageError | undefined {
 
 export function loginPages(deps: WebDeps) {
   const { login, render, forms } = deps;
+  // "Sign in with …": plain links, so they work without JavaScript.
+  const providers = login.sessions.config.oauthProviders.map((p) => p.name);
+  const providerButtons = (returnTo: string) =>
+    providers.map((name) => ({
+      label: providerLabel(name),
+      href: `/auth/oauth/${name}/start?returnTo=${encodeURIComponent(returnTo)}`,
+    }));
   // The same load-shedding exemption and burst counting as POST /auth/login.
   const guards = loginGuards(login);
   return async (app: FastifyInstance) => {
@@ -60,6 +68,7 @@ export function loginPages(deps: WebDeps) {
           csrf: forms.token(request, reply),
           returnTo,
           email: '',
+          providers: providerButtons(returnTo),
         });
       },
     );

@@ -46,6 +46,8 @@ export interface GithubProviderOptions {
 
 export class GithubProvider implements SocialProvider {
   readonly name = 'github';
+  // GitHub sends no ID token: its login is never a second factor here.
+  readonly mfaAmr: readonly string[] = [];
   private readonly client: OAuth2Client;
 
   constructor(private readonly options: GithubProviderOptions) {
@@ -99,6 +101,7 @@ export class GithubProvider implements SocialProvider {
       email: primary?.email ?? null,
       emailVerified: primary?.verified === true,
       name: user.name ?? null,
+      amr: [],
     };
   }
 }

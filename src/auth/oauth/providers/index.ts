@@ -34,6 +34,7 @@ export function createSocialProviders(
         clientId: p.clientId,
         clientSecret: p.clientSecret,
         redirectUri,
+        mfaAmr: p.mfaAmr,
         production: config.nodeEnv === 'production',
         clock,
       }),

@@ -19,6 +19,8 @@ export interface OidcProviderOptions {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly redirectUri: string;
+  /** `amr` values accepted as a second factor (OAUTH_<NAME>_MFA_AMR). */
+  readonly mfaAmr?: readonly string[];
   /** Plain-HTTP issuers are accepted outside production, or on a loopback address. */
   readonly production: boolean;
   readonly clock: Clock;
@@ -32,11 +34,13 @@ const SCOPE = 'openid email profile';
 
 export class OidcProvider implements SocialProvider {
   readonly name: string;
+  readonly mfaAmr: readonly string[];
   private config: Promise<oidc.Configuration> | undefined;
   private failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: OidcProviderOptions) {
     this.name = options.name;
+    this.mfaAmr = options.mfaAmr ?? [];
     const url = new URL(options.issuer);
     if (url.protocol === 'http:' && options.production && !isLoopbackHost(url.hostname)) {
       throw new TypeError(
@@ -133,6 +137,7 @@ export class OidcProvider implements SocialProvider {
       verified = info.email_verified === true;
       name ??= typeof info.name === 'string' ? info.name : null;
     }
-    return { issuer: claims.iss, subject: claims.sub, email, emailVerified: verified, name };
+    const amr = Array.isArray(claims.amr) ? claims.amr.filter((v) => typeof v === 'string') : [];
+    return { issuer: claims.iss, subject: claims.sub, email, emailVerified: verified, name, amr };
   }
 }

@@ -15,11 +15,15 @@ export interface ProviderProfile {
   /** True only when the provider asserts it (`email_verified: true`, GitHub's `verified`). */
   readonly emailVerified: boolean;
   readonly name: string | null;
+  /** The ID token's `amr` (RFC 8176), empty when absent (GitHub: always). */
+  readonly amr: readonly string[];
 }
 
 export interface SocialProvider {
   /** The lower-case slug in the path (`google`, `github`). */
   readonly name: string;
+  /** `amr` values the operator accepts from this provider as a second factor (may be empty). */
+  readonly mfaAmr: readonly string[];
   /** Where to send the browser (PKCE S256, state, nonce where the protocol has one). */
   authorizationUrl(flow: FlowSecrets): Promise<URL>;
   /**
