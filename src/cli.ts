@@ -16,7 +16,8 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { type AuditChain, appendAudit } from './platform/audit/audit.store.js';
 import { deriveKey } from './platform/crypto.js';
 import { DataDirInUseError } from './platform/db/data-dir-lock.js';
-import { migrateToLatest } from './platform/db/database.js';
+import { migrateToLatest, openDatabase } from './platform/db/database.js';
+import { grantAppRole, roleOfUrl } from './platform/db/grants.js';
 import { openDeps } from './platform/deps.js';
 import { diagnose } from './platform/doctor.js';
 import { createHashPool } from './platform/hash-pool.js';
@@ -25,7 +26,9 @@ import { loadMasterKey } from './platform/master-key.js';
 
 const USAGE = `usage: bastion <command>
 
-  migrate                               apply pending database migrations
+  migrate                               apply pending database migrations (as the owner
+                                        role of MIGRATION_DATABASE_URL when set, then grant
+                                        DATABASE_URL's role its privileges)
   keys rotate                           create a new signing key (published before it signs)
   user create --email E [--role R]...   create a verified account; password read from stdin
               [--name N]
@@ -62,12 +65,37 @@ async function withDatabase<T>(
 }
 
 async function migrate(config: Config): Promise<void> {
+  if (config.migrationDatabaseUrl) return migrateAsOwner(config, config.migrationDatabaseUrl);
   const deps = await openDeps(config);
   try {
     const applied = await migrateToLatest(deps.database.db);
     out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   } finally {
     await deps.close();
+  }
+}
+
+/**
+ * MIGRATION_DATABASE_URL: migrate as the owner role, then grant DATABASE_URL's role (the app
+ * role) what the server needs, no more (src/platform/db/grants.ts).
+ */
+async function migrateAsOwner(config: Config, ownerUrl: string): Promise<void> {
+  const appRole = config.databaseUrl ? roleOfUrl(config.databaseUrl) : undefined;
+  if (!appRole) throw new UsageError('DATABASE_URL must name the app role (postgres://ROLE@…)');
+  const database = await openDatabase({ url: ownerUrl, dataDir: config.dataDir, poolSize: 1 });
+  try {
+    const applied = await migrateToLatest(database.db);
+    out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    if (appRole === roleOfUrl(ownerUrl)) {
+      process.stderr.write(
+        'warning: DATABASE_URL and MIGRATION_DATABASE_URL name the same role; no grants made\n',
+      );
+      return;
+    }
+    await grantAppRole(database.db, appRole);
+    out(`granted ${appRole}: rows read and written, audit_log and ledger_entries append-only`);
+  } finally {
+    await database.close();
   }
 }
 

@@ -27,6 +27,10 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: z
     .string()
@@ -123,6 +127,7 @@ export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
  */
 export const SECRET_SETTINGS: readonly string[] = [
   'DATABASE_URL',
+  'MIGRATION_DATABASE_URL',
   'REDIS_URL',
   'SMTP_URL',
   'KEY_ENCRYPTION_KEY',
@@ -201,6 +206,8 @@ export interface Config {
   /** True when PUBLIC_URL is https: cookies get `Secure` and the `__Host-` prefix. */
   readonly secureCookies: boolean;
   readonly databaseUrl: string | undefined;
+  /** The owner role's connection, used only by `bastion migrate` (MIGRATION_DATABASE_URL). */
+  readonly migrationDatabaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   readonly smtpUrl: string | undefined;
@@ -433,6 +440,8 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(
       `${e.ALERT_WEBHOOK_URL ? 'ALERT_WEBHOOK_SECRET' : 'ALERT_WEBHOOK_URL'}: required together with the other`,
     );
+  if (e.MIGRATION_DATABASE_URL && !e.DATABASE_URL)
+    problems.push('MIGRATION_DATABASE_URL: requires DATABASE_URL (the app role it grants to)');
   const oauthProviders = readOAuthProviders(cleaned, problems);
 
   if (e.NODE_ENV === 'production') problems.push(...productionProblems(cleaned, unreadable));
@@ -453,6 +462,7 @@ export function loadConfig(env: Env = process.env): Config {
     serviceTokens: e.SERVICE_TOKENS,
     secureCookies,
     databaseUrl: e.DATABASE_URL,
+    migrationDatabaseUrl: e.MIGRATION_DATABASE_URL,
     dataDir: resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
