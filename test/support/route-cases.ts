@@ -39,6 +39,9 @@ export const CASES: Record<string, Case> = {
   'GET /health/live': { expect: ANY },
   'GET /health/ready': { expect: ANY },
   'GET /.well-known/jwks.json': { expect: ANY },
+  'GET /.well-known/openid-configuration': { expect: ANY },
+  // The revocation feed (issue 18) takes a SERVICE_TOKENS bearer only: no user token opens it.
+  'GET /auth/revocations': { expect: [401, 401, 401, 401, 401] },
 
   // --- accounts: public routes answer everyone alike; a bearer changes nothing
   'POST /auth/register': {
@@ -199,6 +202,7 @@ export const CASES: Record<string, Case> = {
   'GET /admin/audit': { expect: ADMIN(200) },
   'GET /admin/audit/verify': { expect: ADMIN(200) },
   'GET /admin/security-events': { expect: ADMIN(200) },
+  'GET /admin/webhooks/deliveries': { expect: ADMIN(200) },
 
   // --- catalog: public reads, admin writes
   'GET /products': { expect: ANY },

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
 import { toSelfView, UserSelfView } from '../../auth/accounts/accounts.schemas.js';
+import { identitiesOfUsers } from '../../auth/oauth/identities.store.js';
 import { AdminUserPatch, UserPage, UserParams, UserSearchQuery } from './admin-users.schemas.js';
 import {
   type Actor,
@@ -36,8 +37,20 @@ export function adminUserRoutes(deps: AdminDeps) {
         const { query, cursor, limit } = request.query;
         const rows = await searchUsers(deps.sessions.db, query, cursor, limit + 1);
         const page = rows.slice(0, limit);
+        const identities = await identitiesOfUsers(
+          deps.sessions.db,
+          page.map((u) => u.id),
+        );
         return {
-          items: page.map(toSelfView),
+          items: page.map((u) => ({
+            ...toSelfView(u),
+            identities: (identities.get(u.id) ?? []).map((i) => ({
+              provider: i.provider,
+              email: i.email,
+              createdAt: new Date(i.created_at).toISOString(),
+              lastLoginAt: new Date(i.last_login_at).toISOString(),
+            })),
+          })),
           nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
         };
       },

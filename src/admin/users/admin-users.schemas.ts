@@ -11,7 +11,22 @@ export const UserSearchQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
-export const UserPage = z.object({ items: z.array(UserSelfView), nextCursor: z.uuid().nullable() });
+/** An account as an admin sees it in the list: the self view and its linked sign-in providers. */
+export const AdminUserView = UserSelfView.extend({
+  identities: z.array(
+    z.object({
+      provider: z.string(),
+      email: z.string().nullable().meta({ description: 'As the provider last asserted it' }),
+      createdAt: z.string(),
+      lastLoginAt: z.string(),
+    }),
+  ),
+});
+
+export const UserPage = z.object({
+  items: z.array(AdminUserView),
+  nextCursor: z.uuid().nullable(),
+});
 
 /** `user` is implicit: listing it is allowed and changes nothing. */
 export const AdminUserPatch = z

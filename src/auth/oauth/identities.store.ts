@@ -100,3 +100,20 @@ export async function deleteIdentitiesOf(db: Db, userId: string): Promise<number
   const result = await db.deleteFrom('identities').where('user_id', '=', userId).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** The identities of several users (one query), by user id, oldest first. */
+export async function identitiesOfUsers(
+  db: Db,
+  userIds: readonly string[],
+): Promise<Map<string, Identity[]>> {
+  const byUser = new Map<string, Identity[]>();
+  if (userIds.length === 0) return byUser;
+  const rows = await db
+    .selectFrom('identities')
+    .selectAll()
+    .where('user_id', 'in', userIds)
+    .orderBy('id')
+    .execute();
+  for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+  return byUser;
+}

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin } from '../../../test/support/actors.js';
 import { createTestApp, type TestContext } from '../../../test/support/app.js';
 import { bearer, uniqueEmail } from '../../../test/support/auth.js';
 import { Browser, startGithub, startIdp } from '../../../test/support/social.js';
@@ -18,6 +19,7 @@ import {
   signIn,
 } from '../../../test/support/social-app.js';
 import { signedInBrowserToken, startLink } from '../../../test/support/social-link.js';
+import { manualClock } from '../../platform/clock.js';
 
 const sub = () => `sub-${randomBytes(6).toString('hex')}`;
 
@@ -25,6 +27,7 @@ describe('linking a provider to the signed-in account (issue 16)', () => {
   let idp: Awaited<ReturnType<typeof startIdp>>;
   let github: Awaited<ReturnType<typeof startGithub>>;
   let ctx: TestContext;
+  const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
   const browser = () => new Browser((url) => (url.origin === PUBLIC ? ctx.app : undefined));
 
   beforeAll(async () => {
@@ -37,7 +40,7 @@ describe('linking a provider to the signed-in account (issue 16)', () => {
         OAUTH_GITHUB_CLIENT_ID: gh.clientId,
         OAUTH_GITHUB_CLIENT_SECRET: gh.clientSecret,
       },
-      deps: { githubEndpoints: github.endpoints },
+      deps: { githubEndpoints: github.endpoints, clock },
     });
   }, 180_000);
   afterAll(async () => {
@@ -103,6 +106,18 @@ describe('linking a provider to the signed-in account (issue 16)', () => {
       headers: bearer(otherToken),
     });
     expect(JSON.stringify(me.json())).toContain(userId);
+
+    // The admin's user list shows both providers of the account.
+    const admin = await createAdmin(ctx.app, ctx.database.db, clock);
+    const found = await ctx.app.inject({
+      method: 'GET',
+      url: `/admin/users?query=${encodeURIComponent(person.email)}`,
+      headers: bearer(admin.accessToken),
+    });
+    expect(found.statusCode).toBe(200);
+    const [row] = found.json().items;
+    expect(row.id).toBe(userId);
+    expect(row.identities.map((i: { provider: string }) => i.provider)).toEqual(['idp', 'github']);
   });
 
   it('linking an identity the account already has changes nothing and succeeds', async () => {
