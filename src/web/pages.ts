@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { LoginDeps } from '../auth/accounts/login-flow.js';
 import { accountPages } from './account/account.routes.js';
 import { identityPages } from './account/identities.routes.js';
+import { profilePages } from './account/profile.routes.js';
+import { securityPages } from './account/security.routes.js';
 import { acceptInvitePages } from './auth/accept-invite.routes.js';
 import { accountLinkPages } from './auth/account-links.routes.js';
 import { emailChangePages } from './auth/email-change.pages.js';
@@ -57,6 +59,8 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       await pages.register(emailChangePages(deps));
       await pages.register(accountPages(deps));
       await pages.register(identityPages(deps));
+      await pages.register(profilePages(deps));
+      await pages.register(securityPages(deps));
     });
   };
 }

@@ -22,6 +22,7 @@ import { pageSession } from '../page-session.js';
 import { type PageError, sendPage } from '../render.js';
 import { loginUrl } from '../return-to.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
+import { accountNotice } from './account-notices.js';
 import { providerLabel } from './identities.routes.js';
 
 const SESSIONS_SHOWN = 50;
@@ -33,7 +34,10 @@ function utc(date: Date): string {
 
 const IDENTITIES_SHOWN = 50;
 
-const AccountQuery = z.object({ error: z.string().max(64).optional() });
+const AccountQuery = z.object({
+  error: z.string().max(64).optional(),
+  done: z.string().max(64).optional(),
+});
 
 /** A refusal that sent the browser back here; only known codes are shown, never echoed. */
 function accountError(code: string | undefined): PageError | undefined {
@@ -77,6 +81,7 @@ export function accountPages(deps: WebDeps) {
           wide: true,
           signedIn: true,
           error: accountError(request.query.error),
+          notice: accountNotice(request.query.done),
           csrf: forms.token(request, reply),
           identities: identities.map((i) => ({
             id: i.id,
@@ -88,7 +93,10 @@ export function accountPages(deps: WebDeps) {
             .filter((name) => !linked.has(name))
             .map((name) => ({ name, label: providerLabel(name) })),
           user: { displayName: current.user.display_name, email: current.user.email },
+          mfa: current.user.mfa_enabled,
+          hasPassword: current.user.password_hash !== null,
           sessions: items.map((s) => ({
+            id: s.id,
             userAgent: s.user_agent,
             ip: s.ip,
             lastUsedAt: utc(s.last_used_at),

@@ -1,4 +1,10 @@
-/** The account page (first part of issue 15: who is signed in, sessions, log out). */
+/** The account page (issue 15): profile and its forms, providers, sessions, log out, deletion. */
+import {
+  DELETE_FORM,
+  PROFILE_FORMS,
+  SESSION_REVOKE,
+  SESSIONS_FORMS,
+} from './account-forms.templates.js';
 
 export const ACCOUNT = `<% layout('@layout') %>
 <h2>Profile</h2>
@@ -6,7 +12,7 @@ export const ACCOUNT = `<% layout('@layout') %>
 <dt>Display name</dt><dd id="display-name"><%= it.user.displayName %></dd>
 <dt>Email</dt><dd><%= it.user.email %></dd>
 </dl>
-<h2>Sign-in providers</h2>
+${PROFILE_FORMS}<h2>Sign-in providers</h2>
 <% if (it.identities.length === 0) { %><p>No provider is linked to this account.</p><% } else { %>
 <div class="table-wrap">
 <table>
@@ -27,16 +33,16 @@ export const ACCOUNT = `<% layout('@layout') %>
 <div class="table-wrap">
 <table>
 <caption>Your signed-in sessions, newest first</caption>
-<thead><tr><th scope="col">Device (user agent)</th><th scope="col">IP address</th><th scope="col">Last used (UTC)</th><th scope="col">Signed in (UTC)</th></tr></thead>
+<thead><tr><th scope="col">Device (user agent)</th><th scope="col">IP address</th><th scope="col">Last used (UTC)</th><th scope="col">Signed in (UTC)</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
 <tbody>
 <% for (const s of it.sessions) { %>
-<tr><td class="agent"><%= s.userAgent || 'unknown' %><% if (s.current) { %> <strong>(this device)</strong><% } %></td><td><%= s.ip || 'unknown' %></td><td><%= s.lastUsedAt %></td><td><%= s.createdAt %></td></tr>
+<tr><td class="agent"><%= s.userAgent || 'unknown' %><% if (s.current) { %> <strong>(this device)</strong><% } %></td><td><%= s.ip || 'unknown' %></td><td><%= s.lastUsedAt %></td><td><%= s.createdAt %></td><td>${SESSION_REVOKE}</td></tr>
 <% } %>
 </tbody>
 </table>
 </div>
-<form method="post" action="/logout">
+${SESSIONS_FORMS}<form method="post" action="/logout">
 <input type="hidden" name="_csrf" value="<%= it.csrf %>">
 <button type="submit" class="secondary">Log out</button>
 </form>
-`;
+${DELETE_FORM}`;

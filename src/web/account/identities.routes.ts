@@ -3,17 +3,15 @@
  * session, then the provider) and unlink one (never the last way in). Both change how the account
  * is entered, so both need a login within the last 5 minutes, like the API routes.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RECENT_AUTH_SECONDS } from '../../access/recent-auth.js';
 import { unlinkIdentity } from '../../auth/oauth/identities.routes.js';
 import { issueLinkGrant } from '../../auth/oauth/link-grant.js';
 import { continuePage } from '../../auth/oauth/oauth.routes.js';
 import { AppError, platformError } from '../../platform/errors.js';
-import { pageSession } from '../page-session.js';
-import { loginUrl } from '../return-to.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
+import { recentSession } from './recent-session.js';
 
 const csrf = { _csrf: z.string().max(200) };
 const LinkForm = z.strictObject({ ...csrf, provider: z.string().regex(/^[a-z0-9]{1,40}$/) });
@@ -31,26 +29,6 @@ export function identityPages(deps: WebDeps) {
   const { sessions } = login;
   const configured = new Set(sessions.config.oauthProviders.map((p) => p.name));
 
-  /** This browser's session, if its login is recent enough to change the ways in. */
-  const recentSession = async (request: Parameters<typeof pageSession>[1], reply: FastifyReply) => {
-    const current = await pageSession(sessions, request);
-    if (!current) {
-      await reply.redirect(loginUrl('/account'), 303);
-      return null;
-    }
-    const row = await sessions.db
-      .selectFrom('sessions')
-      .select('auth_time')
-      .where('id', '=', current.sessionId)
-      .executeTakeFirst();
-    const age = row ? sessions.clock.now() / 1000 - row.auth_time.getTime() / 1000 : Infinity;
-    if (age > RECENT_AUTH_SECONDS) {
-      await reply.redirect('/account?error=reauthentication_required', 303);
-      return null;
-    }
-    return current;
-  };
-
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -60,7 +38,7 @@ export function identityPages(deps: WebDeps) {
       async (request, reply) => {
         const { provider } = request.body;
         if (!configured.has(provider)) throw platformError('not_found');
-        const current = await recentSession(request, reply);
+        const current = await recentSession(sessions, request, reply);
         if (!current) return reply;
         const grant = await issueLinkGrant(sessions.state, {
           userId: current.user.id,
@@ -82,7 +60,7 @@ export function identityPages(deps: WebDeps) {
         schema: { hide: true, params: UnlinkParams, body: UnlinkForm },
       },
       async (request, reply) => {
-        const current = await recentSession(request, reply);
+        const current = await recentSession(sessions, request, reply);
         if (!current) return reply;
         try {
           await unlinkIdentity(sessions, request, current.user.id, request.params.id);

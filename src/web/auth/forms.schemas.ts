@@ -31,6 +31,8 @@ export const LoginQuery = z.object({
   error: z.string().max(64).optional(),
   /** `1`: a social login stopped at the second factor (its token is in the fragment). */
   mfa: z.literal('1').optional(),
+  /** `account_deleted`: the account page's deletion ended here (issue 15). */
+  notice: z.literal('account_deleted').optional(),
 });
 /** A mailed link's token; checked by the service when the form is sent, not on display. */
 export const TokenQuery = z.object({ token: z.string().max(256).optional() });

@@ -65,6 +65,10 @@ export function loginPages(deps: WebDeps) {
         return sendPage(reply, render, 'login', {
           title: 'Sign in',
           error: redirectedError(request.query.error),
+          notice:
+            request.query.notice === 'account_deleted'
+              ? 'Your account was deleted. We mailed a confirmation to its address.'
+              : undefined,
           csrf: forms.token(request, reply),
           returnTo,
           email: '',
