@@ -25,6 +25,7 @@ import {
 import { emailChangeRoutes } from './auth/accounts/email-change.routes.js';
 import { LoginThrottle } from './auth/accounts/login-throttle.js';
 import { AccountMailWorker } from './auth/accounts/mail-outbox.js';
+import { discoveryRoutes } from './auth/keys/discovery.routes.js';
 import { jwksRoutes } from './auth/keys/jwks.routes.js';
 import { KeyRing } from './auth/keys/keyring.js';
 import { mfaRoutes } from './auth/mfa/mfa.routes.js';
@@ -37,6 +38,7 @@ import type { GithubEndpoints } from './auth/oauth/providers/github.js';
 import { createSocialProviders } from './auth/oauth/providers/index.js';
 import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy } from './auth/passwords/policy.js';
+import { revocationFeedRoutes } from './auth/revocation-feed/feed.routes.js';
 import { Revocations } from './auth/sessions/revocations.js';
 import { sessionRoutes } from './auth/sessions/sessions.routes.js';
 import { endUserSessions, type SessionDeps } from './auth/sessions/sessions.service.js';
@@ -277,6 +279,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   await routes.register(healthRoutes(deps.db, deps.state));
   await routes.register(jwksRoutes(ring));
+  // Integrators (issue 18): discovery and the revocation feed for relying services.
+  await routes.register(discoveryRoutes(config, ring));
+  await routes.register(
+    revocationFeedRoutes({
+      db: deps.db,
+      state: deps.state,
+      clock,
+      serviceTokens: config.serviceTokens,
+      windowMs: verifyOverlapSeconds * 1000,
+    }),
+  );
   const abuseDeps: AbuseDeps = {
     limits,
     throttle: new LoginThrottle(limits, config, events),

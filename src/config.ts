@@ -217,7 +217,10 @@ export interface Config {
   readonly jwt: {
     readonly alg: JwtAlg;
     readonly issuer: string;
+    /** The first of `audiences`: what this server's own side tokens (MFA) derive theirs from. */
     readonly audience: string;
+    /** Every `JWT_AUDIENCE` entry (comma-separated): access tokens carry all, verifiers accept any. */
+    readonly audiences: readonly string[];
     readonly accessTokenTtlSeconds: number;
     readonly clockToleranceSeconds: number;
     readonly rotationDays: number;
@@ -447,6 +450,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.NODE_ENV === 'production') problems.push(...productionProblems(cleaned, unreadable));
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const listed = (e.JWT_AUDIENCE ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const audiences = listed.length > 0 ? listed : [publicUrl];
   const secureCookies = publicUrl.startsWith('https://') && !e.DEV_INSECURE_COOKIES;
   const config: Config = {
     nodeEnv: e.NODE_ENV,
@@ -473,7 +481,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwt: {
       alg: e.JWT_ALG,
       issuer: publicUrl,
-      audience: e.JWT_AUDIENCE ?? publicUrl,
+      audience: audiences[0] ?? publicUrl,
+      audiences,
       accessTokenTtlSeconds: 900,
       clockToleranceSeconds: 30,
       rotationDays: e.KEY_ROTATION_DAYS,

@@ -5,6 +5,7 @@ import { type Authenticator, principalOf } from '../../access/policy.js';
 import { auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
 import { clearSessionCookies, cookieNames, setSessionCookies } from './cookies.js';
+import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ownOriginCheck } from './request-origin.js';
 import { ListQuery, SessionList, SessionParams, TokenResponse } from './sessions.schemas.js';
 import {
@@ -44,6 +45,8 @@ export function sessionRoutes(
   const checkOrigin = ownOriginCheck(deps.config.publicUrl, deps.config.corsOrigins);
 
   return async (app: FastifyInstance) => {
+    // Refresh and logout with `content-type: application/json` and no body (issue 18).
+    acceptEmptyJsonBody(app);
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.post(

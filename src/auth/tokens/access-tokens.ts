@@ -84,6 +84,12 @@ export class AccessTokens {
     private readonly revocations: Revocations,
   ) {}
 
+  /** One audience as a string (as before), several as the array RFC 7519 allows. */
+  private get audience(): string | string[] {
+    const [only, ...more] = this.jwt.audiences;
+    return only !== undefined && more.length === 0 ? only : [...this.jwt.audiences];
+  }
+
   get ttlSeconds(): number {
     return this.jwt.accessTokenTtlSeconds;
   }
@@ -100,7 +106,7 @@ export class AccessTokens {
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.jwt.issuer)
-      .setAudience(this.jwt.audience)
+      .setAudience(this.audience)
       .setSubject(input.userId)
       .setIssuedAt(now)
       .setNotBefore(now)
@@ -152,7 +158,7 @@ export class AccessTokens {
         {
           algorithms: ACCEPTED_ALGS,
           issuer: this.jwt.issuer,
-          audience: this.jwt.audience,
+          audience: [...this.jwt.audiences],
           typ: ACCESS_TOKEN_TYPE,
           clockTolerance: this.jwt.clockToleranceSeconds,
           currentDate: new Date(now),
