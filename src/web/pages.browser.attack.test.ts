@@ -171,7 +171,7 @@ describe('hosted pages under attack', () => {
       const page = await context.newPage();
       await signIn(page, await account());
       await page.waitForURL(`${base}/account`);
-      const token = await page.locator('input[name=_csrf]').inputValue();
+      const token = await page.locator('form[action="/logout"] input[name=_csrf]').inputValue();
       // Even with this browser's own token (say, leaked), another site's post is refused.
       const forged = await serveOtherOrigin(
         `<!doctype html><form id="f" method="post" action="${base}/logout">` +
