@@ -13,6 +13,7 @@ import {
 import { createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy, normalizePassword } from './auth/passwords/policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { probe } from './doctor-checks.js';
 import { type AuditChain, appendAudit } from './platform/audit/audit.store.js';
 import { deriveKey } from './platform/crypto.js';
 import { DataDirInUseError } from './platform/db/data-dir-lock.js';
@@ -32,7 +33,9 @@ const USAGE = `usage: bastion <command>
   keys rotate                           create a new signing key (published before it signs)
   user create --email E [--role R]...   create a verified account; password read from stdin
               [--name N]
-  doctor                                check this configuration and say what to fix
+  doctor                                check this configuration and what it names (the
+                                        database, Redis, SMTP, signing keys, clock) and say
+                                        what to fix; exits 1 on any FIX line
 `;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -216,10 +219,11 @@ async function main(argv: string[]): Promise<number> {
       await createUser(config, rest);
       return 0;
     case 'doctor': {
-      const findings = diagnose(config);
-      for (const f of findings)
-        out(`${f.level === 'error' ? 'FIX ' : 'WARN'} ${f.setting}: ${f.message}`);
-      if (findings.length === 0) out('no problems found');
+      // The configuration first, then what it names, for real (connections, keys, clock).
+      const findings = [...diagnose(config), ...(await probe(config))];
+      const label = { ok: 'ok  ', warning: 'WARN', error: 'FIX ' } as const;
+      for (const f of findings) out(`${label[f.level]} ${f.setting}: ${f.message}`);
+      if (!findings.some((f) => f.level !== 'ok')) out('no problems found');
       return findings.some((f) => f.level === 'error') ? 1 : 0;
     }
     default:

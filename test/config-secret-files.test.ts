@@ -41,6 +41,7 @@ describe('config: <NAME>_FILE for secret settings', () => {
         'DATABASE_URL',
         'KEY_ENCRYPTION_KEY',
         'METRICS_TOKEN',
+        'MIGRATION_DATABASE_URL',
         'REDIS_URL',
         'SERVICE_TOKENS',
         'SMTP_URL',

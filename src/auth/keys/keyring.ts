@@ -54,7 +54,8 @@ export interface KeyRingOptions {
 export const DEFAULT_PUBLISH_LEAD_SECONDS = 360;
 const JWKS_FIELDS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 
-function sealingKey(masterKey: Buffer): Buffer {
+/** The key that seals signing keys, derived from the master key (also used by `bastion doctor`). */
+export function sealingKey(masterKey: Buffer): Buffer {
   return deriveKey(masterKey, 'signing-keys');
 }
 
