@@ -100,7 +100,9 @@ describe('social login in Chromium (issue 16)', () => {
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.waitForURL(`${served.base}/account`);
       await expect(providers.textContent()).resolves.toContain(`${name}-at-work@people.test`);
-      await expect(page.getByRole('button', { name: 'Link Work', exact: true }).count()).resolves.toBe(0);
+      await expect(
+        page.getByRole('button', { name: 'Link Work', exact: true }).count(),
+      ).resolves.toBe(0);
       await screenshot(page, 'social-account-linked');
 
       // With another way in, the first provider can go.
