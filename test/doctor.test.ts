@@ -44,9 +44,10 @@ function tempDir(): string {
   return dir;
 }
 
-function doctor(env: Record<string, string>) {
+/** `bastion doctor` (or `args`) in a child process with only `env` (and a fresh DATA_DIR). */
+function doctor(env: Record<string, string>, args = ['doctor']) {
   return new Promise<{ code: number | null; stdout: string; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/bastion.mjs', 'doctor'], {
+    const child = spawn(process.execPath, ['bin/bastion.mjs', ...args], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
@@ -103,6 +104,42 @@ describe('clock offset against the database', () => {
     expect(describeUrl('redis://:hunter2@cache:6380/1')).toBe('redis://cache:6380/1');
     expect(describeUrl('postgres://app:hunter2@db/bastion')).toBe('postgres://db/bastion');
   });
+});
+
+describe('bastion doctor on the embedded database', () => {
+  it(
+    'opens DATA_DIR: version, migrations, clock and keys; another key-encryption key is a FIX',
+    async () => {
+      const env = { DATA_DIR: tempDir(), KEY_ENCRYPTION_KEY: KEY };
+      const empty = await doctor(env);
+      expect(empty.stdout).toMatch(/^WARN +DATA_DIR: no embedded database in \S+ yet/m);
+
+      expect((await doctor(env, ['migrate'])).code).toBe(0);
+      const rotated = await doctor(env, ['keys', 'rotate']);
+      expect(rotated.code, rotated.output).toBe(0);
+      const kid = /new EdDSA key (\S+):/.exec(rotated.stdout)?.[1] as string;
+      expect(kid).toBeTruthy();
+
+      const run = await doctor(env);
+      expect(run.code, run.output).toBe(0);
+      expect(run.stdout).toMatch(
+        /^ok +DATA_DIR: embedded database in \S+ answers: PostgreSQL \d+\S* \(embedded PGlite\)/m,
+      );
+      expect(run.stdout).toMatch(/^ok +migrations: current/m);
+      expect(run.stdout).toMatch(/^ok +clock: /m);
+      // The rotated key is published and signs in six minutes: none signs yet.
+      expect(run.stdout).toMatch(/^WARN +KEY_ENCRYPTION_KEY: no EdDSA key signs now/m);
+
+      const wrong = await doctor({ ...env, KEY_ENCRYPTION_KEY: OTHER_KEY });
+      expect(wrong.code, wrong.output).toBe(1);
+      expect(wrong.stdout).toMatch(
+        new RegExp(`^FIX +KEY_ENCRYPTION_KEY: signing key ${kid} does not unseal`, 'm'),
+      );
+      expect(wrong.output).not.toContain(OTHER_KEY);
+      expect(wrong.output).not.toContain(KEY);
+    },
+    RUN_TIMEOUT_MS * 4,
+  );
 });
 
 describe.skipIf(!PG_URL || !REDIS_URL)('bastion doctor connects (PostgreSQL, Redis, SMTP)', () => {
