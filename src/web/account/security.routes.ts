@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { wrongCurrentPassword } from '../../auth/accounts/accounts.errors.js';
 import { ChangePasswordBody } from '../../auth/accounts/accounts.schemas.js';
 import { changePassword, checkCurrentPassword } from '../../auth/accounts/password-change.js';
+import { PasswordField } from '../../auth/passwords/password-field.js';
 import { clearSessionCookies } from '../../auth/sessions/cookies.js';
 import { SessionParams } from '../../auth/sessions/sessions.schemas.js';
 import { endSession, endUserSessions } from '../../auth/sessions/sessions.service.js';
@@ -38,7 +39,8 @@ const DeleteForm = z.strictObject({
   ...csrf,
   /** The checkbox: unticked, the browser sends nothing and the form is refused. */
   confirm: z.literal('yes', { error: 'tick the box to confirm' }),
-  password: z.string().max(1024).optional(),
+  /** Absent only for an account without a password (it signs in through a provider). */
+  password: PasswordField.optional(),
 });
 
 /** As the API's logout routes: storage only, the session cookies go by name. */
