@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../platform/db/database.js';
 
-const EventQuery = z.strictObject({
+export const EventQuery = z.strictObject({
   type: z
     .string()
     .regex(/^[a-z_]{1,64}$/)
@@ -24,6 +24,34 @@ const EventView = z.object({
 
 const EventPage = z.object({ items: z.array(EventView), nextCursor: z.uuid().nullable() });
 
+/** A page of security events, newest first (the API route and the `/admin` pages read this). */
+export async function readSecurityEvents(
+  db: Db,
+  { type, cursor, limit }: { type?: string; cursor?: string; limit: number },
+) {
+  // Ids are UUIDv7: ordering by id is ordering by time.
+  let q = db
+    .selectFrom('security_events')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (type) q = q.where('type', '=', type);
+  if (cursor) q = q.where('id', '<', cursor);
+  const rows = await q.execute();
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map((e) => ({
+      id: e.id,
+      type: e.type,
+      userId: e.user_id,
+      ip: e.ip,
+      detail: e.detail,
+      createdAt: e.created_at.toISOString(),
+    })),
+    nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
 export function securityEventRoutes(db: Db) {
   return async (app: FastifyInstance) => {
     app.withTypeProvider<ZodTypeProvider>().get(
@@ -37,30 +65,7 @@ export function securityEventRoutes(db: Db) {
           response: { 200: EventPage },
         },
       },
-      async (request) => {
-        const { type, cursor, limit } = request.query;
-        // Ids are UUIDv7: ordering by id is ordering by time.
-        let q = db
-          .selectFrom('security_events')
-          .selectAll()
-          .orderBy('id', 'desc')
-          .limit(limit + 1);
-        if (type) q = q.where('type', '=', type);
-        if (cursor) q = q.where('id', '<', cursor);
-        const rows = await q.execute();
-        const page = rows.slice(0, limit);
-        return {
-          items: page.map((e) => ({
-            id: e.id,
-            type: e.type,
-            userId: e.user_id,
-            ip: e.ip,
-            detail: e.detail,
-            createdAt: e.created_at.toISOString(),
-          })),
-          nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
-        };
-      },
+      async (request) => readSecurityEvents(db, request.query),
     );
   };
 }

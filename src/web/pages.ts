@@ -10,6 +10,8 @@ import { accountPages } from './account/account.routes.js';
 import { identityPages } from './account/identities.routes.js';
 import { profilePages } from './account/profile.routes.js';
 import { securityPages } from './account/security.routes.js';
+import { adminLogPages } from './admin/admin-logs.pages.js';
+import { adminUserPages } from './admin/admin-users.pages.js';
 import { acceptInvitePages } from './auth/accept-invite.routes.js';
 import { accountLinkPages } from './auth/account-links.routes.js';
 import { emailChangePages } from './auth/email-change.pages.js';
@@ -61,6 +63,8 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       await pages.register(identityPages(deps));
       await pages.register(profilePages(deps));
       await pages.register(securityPages(deps));
+      await pages.register(adminUserPages(deps));
+      await pages.register(adminLogPages(deps));
     });
   };
 }

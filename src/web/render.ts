@@ -6,6 +6,7 @@
 import { Eta } from 'eta/core';
 import type { FastifyReply } from 'fastify';
 import { ACCOUNT } from './account/account.templates.js';
+import { ADMIN_AUDIT, ADMIN_DELETE, ADMIN_EVENTS, ADMIN_USERS } from './admin/admin.templates.js';
 import { ACCEPT_INVITE } from './auth/accept-invite.templates.js';
 import {
   FORGOT,
@@ -36,6 +37,10 @@ const TEMPLATES = {
   'revert-email': REVERT_EMAIL,
   'accept-invite': ACCEPT_INVITE,
   account: ACCOUNT,
+  'admin-users': ADMIN_USERS,
+  'admin-delete': ADMIN_DELETE,
+  'admin-audit': ADMIN_AUDIT,
+  'admin-events': ADMIN_EVENTS,
 } as const;
 
 export type TemplateName = Exclude<keyof typeof TEMPLATES, 'layout'>;
