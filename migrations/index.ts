@@ -14,6 +14,7 @@ import * as m0011 from './0011_lifecycle_events.js';
 import * as m0012 from './0012_email_change_tokens.js';
 import * as m0013 from './0013_admin_support.js';
 import * as m0014 from './0014_mail_outbox_verification_resend.js';
+import * as m0016 from './0016_passkeys.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012_email_change_tokens': m0012,
   '0013_admin_support': m0013,
   '0014_mail_outbox_verification_resend': m0014,
+  '0016_passkeys': m0016,
 };

@@ -28,6 +28,18 @@ const NEW_PASSWORD = 'amber-kettle-sings-over-4-hills';
 const BOGUS_TOKEN = 'x'.repeat(43);
 const FORGED_JWT = `${'e'.repeat(36)}.${'e'.repeat(80)}.${'s'.repeat(86)}`;
 const json = (payload: object) => ({ payload });
+/** A WebAuthn response that passes validation and names no challenge the server issued. */
+const BOGUS_PASSKEY_RESPONSE = (field: 'attestationObject' | 'authenticatorData') => ({
+  id: 'AAAA',
+  rawId: 'AAAA',
+  type: 'public-key',
+  response: {
+    clientDataJSON: Buffer.from('{"challenge":"x"}').toString('base64url'),
+    [field]: 'AAAA',
+    ...(field === 'authenticatorData' ? { signature: 'AAAA' } : {}),
+  },
+  clientExtensionResults: {},
+});
 const productBody = { name: 'Matrix product', priceCents: 250, stock: 5 };
 const ANY = [200, 200, 200, 200, 200] as const;
 const BEARER = (ok: number) => [401, ok, ok, ok, ok] as const;
@@ -116,6 +128,27 @@ export const CASES: Record<string, Case> = {
   'DELETE /auth/identities/{id}': {
     expect: [401, 404, 404, 404, 404],
     build: () => ({ url: `/auth/identities/${randomUUID()}` }),
+  },
+  // --- passkeys (issue 15): nobody in the world has one; a made-up response names no challenge.
+  'POST /auth/passkeys/register/options': { expect: BEARER(200) },
+  'POST /auth/passkeys/register/verify': {
+    expect: [401, 400, 400, 400, 400],
+    build: () => json({ response: BOGUS_PASSKEY_RESPONSE('attestationObject') }),
+  },
+  'GET /auth/passkeys': { expect: BEARER(200) },
+  'PATCH /auth/passkeys/{id}': {
+    expect: [401, 404, 404, 404, 404],
+    build: () => ({ url: `/auth/passkeys/${randomUUID()}`, payload: { name: 'Matrix' } }),
+  },
+  'DELETE /auth/passkeys/{id}': {
+    expect: [401, 404, 404, 404, 404],
+    build: () => ({ url: `/auth/passkeys/${randomUUID()}` }),
+  },
+  'POST /auth/passkeys/login/options': { expect: ANY },
+  // No challenge cookie: 400 `passkey_challenge_invalid` for everyone.
+  'POST /auth/passkeys/login/verify': {
+    expect: [400, 400, 400, 400, 400],
+    build: () => json({ response: BOGUS_PASSKEY_RESPONSE('authenticatorData') }),
   },
   'DELETE /auth/sessions/{id}': {
     expect: [401, 204, 404, 404, 404],

@@ -9,6 +9,7 @@ import { findUserById } from '../../auth/accounts/accounts.store.js';
 import { enqueueAccountMail } from '../../auth/accounts/mail-outbox.js';
 import { mfaChangedMail } from '../../auth/accounts/mails.js';
 import { disableMfa } from '../../auth/mfa/mfa.store.js';
+import { deletePasskeysOf } from '../../auth/passkeys/passkeys.store.js';
 import { endUserSessions, type SessionDeps } from '../../auth/sessions/sessions.service.js';
 import { type AuditEntryInput, appendAudit } from '../../platform/audit/audit.store.js';
 import type { Db } from '../../platform/db/database.js';
@@ -73,10 +74,10 @@ async function onLiveUser<T>(
 }
 
 /**
- * Removes another user's second factor (TOTP, pending enrolment, recovery codes) and ends their
- * sessions. Only an administrator who has a second factor themselves may: the gate already
- * requires the session to have passed one; here the account must still have it (a factor
- * removed while the token lives does not count). Their own factor: 409 (use DELETE
+ * Removes another user's second factor (TOTP, pending enrolment, recovery codes, passkeys) and
+ * ends their sessions. Only an administrator who has a second factor themselves may: the gate
+ * already requires the session to have passed one; here the account must still have it (a
+ * factor removed while the token lives does not count). Their own factor: 409 (use DELETE
  * /auth/mfa/totp). The reason goes into the audit entry only.
  */
 export async function resetUserMfa(
@@ -89,7 +90,8 @@ export async function resetUserMfa(
   if (!actor.principal.mfa || !own?.mfa_enabled) throw adminUserError('mfa_enrollment_required');
   if (targetId === actor.principal.userId) throw adminUserError('cannot_modify_self');
   const { user, removed } = await onLiveUser(deps, targetId, async (trx, user, now) => {
-    const removed = user.mfa_enabled || user.totp_pending_sealed !== null;
+    const passkeys = await deletePasskeysOf(trx, targetId);
+    const removed = user.mfa_enabled || user.totp_pending_sealed !== null || passkeys > 0;
     await disableMfa(trx, targetId, now);
     const action = 'admin.user.mfa_reset';
     await appendAudit(

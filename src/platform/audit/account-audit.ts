@@ -28,7 +28,9 @@ export type AccountAction =
   | 'account.identity_unlinked'
   | 'account.email_change_requested'
   | 'account.email_changed'
-  | 'account.email_change_reverted';
+  | 'account.email_change_reverted'
+  | 'account.passkey_added'
+  | 'account.passkey_removed';
 
 export interface AccountChange {
   readonly userId: string;

@@ -1,0 +1,171 @@
+/**
+ * Passkeys through the API (issue 15): register with recent login, list, rename, sign in with the
+ * passkey alone (an MFA session), remove; never the last way in; an admin's reset-mfa removes
+ * them. The software authenticator signs real ES256 assertions. Attacks: passkeys.attack.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem } from '../../../test/support/accounts.js';
+import { createActor, createAdmin } from '../../../test/support/actors.js';
+import { createTestApp, type TestContext } from '../../../test/support/app.js';
+import { bearer } from '../../../test/support/auth.js';
+import { SETUP_TIMEOUT_MS } from '../../../test/support/mfa.js';
+import {
+  addPasskey,
+  loginOptions,
+  loginVerify,
+  SoftAuthenticator,
+} from '../../../test/support/passkeys.js';
+import { manualClock } from '../../platform/clock.js';
+
+const clock = manualClock();
+let ctx: TestContext;
+let auth: SoftAuthenticator;
+
+beforeAll(async () => {
+  ctx = await createTestApp({ deps: { clock } });
+  auth = new SoftAuthenticator('http://127.0.0.1:3000');
+}, SETUP_TIMEOUT_MS);
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const claims = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString('utf8')) as {
+    sub: string;
+    amr: string[];
+  };
+
+async function signInWith(credential: Parameters<SoftAuthenticator['get']>[1]) {
+  const { options, cookie } = await loginOptions(ctx.app);
+  return loginVerify(ctx.app, cookie, auth.get(options, credential));
+}
+
+const list = async (token: string) => {
+  const res = await ctx.app.inject({ url: '/auth/passkeys', headers: bearer(token) });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().items as { id: string; name: string; createdAt: string; lastUsedAt: string }[];
+};
+
+describe('passkeys', () => {
+  it('registers, lists, renames, signs in alone as an MFA session, and removes', async () => {
+    const user = await createActor(ctx.app, ctx.database.db, { prefix: 'pk' });
+    const options = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/passkeys/register/options',
+      headers: user.headers,
+    });
+    expect(options.statusCode, options.body).toBe(200);
+    const o = options.json();
+    expect(o.rp.id).toBe('127.0.0.1');
+    expect(o.authenticatorSelection).toMatchObject({
+      residentKey: 'required',
+      userVerification: 'required',
+    });
+    const made = auth.create(o);
+    const verified = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/passkeys/register/verify',
+      headers: user.headers,
+      payload: { response: made.response, name: 'Laptop' },
+    });
+    expect(verified.statusCode, verified.body).toBe(201);
+    const id = verified.json().id as string;
+    expect(verified.json()).toMatchObject({ name: 'Laptop', lastUsedAt: null });
+    expect(await list(user.accessToken)).toEqual([
+      { id, name: 'Laptop', createdAt: expect.any(String), lastUsedAt: null },
+    ]);
+
+    const renamed = await ctx.app.inject({
+      method: 'PATCH',
+      url: `/auth/passkeys/${id}`,
+      headers: user.headers,
+      payload: { name: 'Work laptop' },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(renamed.json().name).toBe('Work laptop');
+
+    // Audited and a lifecycle event, in the change's transaction.
+    const audit = await ctx.database.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target_id', '=', user.userId)
+      .execute();
+    expect(audit.map((a) => a.action)).toContain('account.passkey_added');
+    const events = await ctx.database.db
+      .selectFrom('lifecycle_events')
+      .select('type')
+      .where('user_id', '=', user.userId)
+      .execute();
+    expect(events.map((e) => e.type)).toContain('user.mfa_changed');
+
+    // The passkey alone signs in; the session counts as MFA; cookies like POST /auth/login.
+    const signedIn = await signInWith(made.credential);
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    const body = signedIn.json();
+    expect(body.user.id).toBe(user.userId);
+    expect(body.tokenType).toBe('Bearer');
+    expect(claims(body.accessToken).amr).toContain('otp');
+    expect(String(signedIn.headers['set-cookie'])).toContain('bastion_refresh=');
+    const [row] = await list(body.accessToken);
+    expect(row?.lastUsedAt).not.toBeNull();
+    const stored = await ctx.database.db
+      .selectFrom('passkeys')
+      .select(['counter', 'backed_up', 'device_type'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(Number(stored.counter)).toBe(1);
+
+    const removed = await ctx.app.inject({
+      method: 'DELETE',
+      url: `/auth/passkeys/${id}`,
+      headers: user.headers,
+    });
+    expect(removed.statusCode, removed.body).toBe(204);
+    expect(await list(user.accessToken)).toEqual([]);
+    expectProblem(await signInWith(made.credential), 401, 'invalid_credentials');
+  });
+
+  it('never removes the last way in: a passwordless account keeps its only passkey', async () => {
+    const user = await createActor(ctx.app, ctx.database.db, { prefix: 'pkless' });
+    const first = await addPasskey(ctx.app, user.accessToken, auth);
+    await ctx.database.db
+      .updateTable('users')
+      .set({ password_hash: null })
+      .where('id', '=', user.userId)
+      .execute();
+    const del = (id: string) =>
+      ctx.app.inject({ method: 'DELETE', url: `/auth/passkeys/${id}`, headers: user.headers });
+    expectProblem(await del(first.id), 409, 'last_sign_in_method');
+    const second = await addPasskey(ctx.app, user.accessToken, auth);
+    expect((await del(first.id)).statusCode).toBe(204);
+    expectProblem(await del(second.id), 409, 'last_sign_in_method');
+    expect((await signInWith(second.credential)).statusCode).toBe(200);
+  });
+
+  it("an admin's passkey sign-in satisfies the admin MFA rule; reset-mfa removes a user's passkeys", async () => {
+    const admin = await createAdmin(ctx.app, ctx.database.db, clock);
+    const adminKey = await addPasskey(ctx.app, admin.accessToken, auth);
+    const signedIn = await signInWith(adminKey.credential);
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    const token = signedIn.json().accessToken as string;
+    const users = await ctx.app.inject({ url: '/admin/users', headers: bearer(token) });
+    expect(users.statusCode, users.body).toBe(200);
+
+    const user = await createActor(ctx.app, ctx.database.db, { prefix: 'pkreset' });
+    const key = await addPasskey(ctx.app, user.accessToken, auth);
+    const reset = await ctx.app.inject({
+      method: 'POST',
+      url: `/admin/users/${user.userId}/reset-mfa`,
+      headers: admin.headers,
+      payload: { reason: 'lost their phone' },
+    });
+    expect(reset.statusCode, reset.body).toBe(204);
+    const left = await ctx.database.db
+      .selectFrom('passkeys')
+      .select('id')
+      .where('user_id', '=', user.userId)
+      .execute();
+    expect(left).toEqual([]);
+    expectProblem(await signInWith(key.credential), 401, 'invalid_credentials');
+  });
+});
