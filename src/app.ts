@@ -9,6 +9,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
+import { openApiSecurity } from './access/openapi-security.js';
 import { installAccessPolicy, markScopePublic } from './access/policy.js';
 import { auditRoutes } from './admin/audit/audit.routes.js';
 import { securityEventRoutes } from './admin/security-events.routes.js';
@@ -36,7 +37,6 @@ import { notifyIdentityLinked } from './auth/oauth/link-notice.js';
 import { type OAuthDeps, oauthRoutes } from './auth/oauth/oauth.routes.js';
 import type { GithubEndpoints } from './auth/oauth/providers/github.js';
 import { createSocialProviders } from './auth/oauth/providers/index.js';
-import { passkeyRoutes } from './auth/passkeys/passkeys.routes.js';
 import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy } from './auth/passwords/policy.js';
 import { revocationFeedRoutes } from './auth/revocation-feed/feed.routes.js';
@@ -225,7 +225,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // --- monitoring (issue 5): load shedding, GET /metrics, alert webhook, 401/403 bursts ---
   await installMonitoring(app, { config, state: deps.state, pool, events, revocations });
   // --- end monitoring ---
-  await registerOpenApi(app, config.publicUrl, markScopePublic);
+  await registerOpenApi(app, config.publicUrl, markScopePublic, openApiSecurity);
 
   const sessionDeps: SessionDeps = {
     db: deps.db,
@@ -345,19 +345,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(oauthRoutes(oauthDeps));
   await routes.register(identityRoutes(oauthDeps));
   // --- end social login ---
-  // Passkeys (issue 15): the login flow's throttle and finishLogin, challenges in shared state.
-  await routes.register(
-    passkeyRoutes({
-      config,
-      state: deps.state,
-      login: {
-        accounts: accountDeps,
-        sessions: sessionDeps,
-        abuse: abuseDeps,
-        mfa: { tokens: mfaTokens, deps: mfaDeps },
-      },
-    }),
-  );
   // Hosted pages (issue 15): the same services, cookies and session as the API above.
   await routes.register(
     pageRoutes(

@@ -7,14 +7,37 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
+/** What the document says of a route's callers; the caller's policy decides (see app.ts). */
+export type SecurityOf = (routeConfig: unknown) => Record<string, string[]>[] | undefined;
+
+/**
+ * A stable operation id from the method and the path, for generated clients:
+ * `DELETE /auth/identities/{id}` → `deleteAuthIdentitiesById`.
+ */
+export function operationIdOf(method: string, url: string): string {
+  const words = url
+    .split('/')
+    .filter(Boolean)
+    .flatMap((segment) => {
+      const param = /^[:{](\w+)}?$/.exec(segment)?.[1];
+      const word = param ? `by-${param}` : segment;
+      return word.split(/[^A-Za-z0-9]+/).filter(Boolean);
+    });
+  const pascal = words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return `${method.toLowerCase()}${pascal}`;
+}
+
 /**
  * Registers the document and its viewer. `declareAccess` gives their routes an access
- * declaration (the caller passes access's `markScopePublic`): the platform knows no policy.
+ * declaration (the caller passes access's `markScopePublic`), and `securityOf` the security
+ * requirement of a route from its config: the platform knows no policy. Every operation gets an
+ * `operationId` and, unless its schema says otherwise, the security its access needs.
  */
 export async function registerOpenApi(
   app: FastifyInstance,
   publicUrl: string,
   declareAccess: (scope: FastifyInstance) => void,
+  securityOf: SecurityOf = () => undefined,
 ): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -29,7 +52,15 @@ export async function registerOpenApi(
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const schema = { ...(out.schema as Record<string, unknown>) };
+      const method = [input.route.method].flat()[0] ?? 'GET';
+      schema.operationId ??= operationIdOf(method, input.url);
+      schema.security ??= securityOf(input.route.config);
+      if (schema.security === undefined) delete schema.security;
+      return { ...out, schema };
+    },
     transformObject: jsonSchemaTransformObject,
   });
 
