@@ -37,6 +37,7 @@ import { notifyIdentityLinked } from './auth/oauth/link-notice.js';
 import { type OAuthDeps, oauthRoutes } from './auth/oauth/oauth.routes.js';
 import type { GithubEndpoints } from './auth/oauth/providers/github.js';
 import { createSocialProviders } from './auth/oauth/providers/index.js';
+import { passkeyRoutes } from './auth/passkeys/passkeys.routes.js';
 import { type Argon2Params, createPasswordHasher } from './auth/passwords/hasher.js';
 import { createPasswordPolicy } from './auth/passwords/policy.js';
 import { revocationFeedRoutes } from './auth/revocation-feed/feed.routes.js';
@@ -345,6 +346,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await routes.register(oauthRoutes(oauthDeps));
   await routes.register(identityRoutes(oauthDeps));
   // --- end social login ---
+  // Passkeys (issue 15): the login flow's throttle and finishLogin, challenges in shared state.
+  await routes.register(
+    passkeyRoutes({
+      config,
+      state: deps.state,
+      login: {
+        accounts: accountDeps,
+        sessions: sessionDeps,
+        abuse: abuseDeps,
+        mfa: { tokens: mfaTokens, deps: mfaDeps },
+      },
+    }),
+  );
   // Hosted pages (issue 15): the same services, cookies and session as the API above.
   await routes.register(
     pageRoutes(
