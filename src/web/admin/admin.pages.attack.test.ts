@@ -94,7 +94,7 @@ async function target(displayName = 'Target User') {
 async function stateOf(userId: string) {
   const row = await ctx.database.db
     .selectFrom('users')
-    .select(['roles', 'locked', 'deleted_at', 'password_login_blocked_at'])
+    .select(['roles', 'locked', 'deleted_at', 'password_reset_required_at', 'mfa_enabled'])
     .where('id', '=', userId)
     .executeTakeFirstOrThrow();
   const sessions = await ctx.database.db
