@@ -21,6 +21,11 @@ const HINTS: Readonly<Record<string, string>> = {
   invalid_mfa_token: 'This sign-in step expired. Sign in again.',
   overloaded: 'The server is busy. Try again in a moment.',
   validation_failed: 'Some fields are missing or not valid.',
+  forbidden: 'Your account may not do this: administrator pages need an administrator account.',
+  mfa_enrollment_required:
+    'Set up two-step verification on your account page, then log out and sign in again with it.',
+  reauthentication_required: 'Log out, sign in again, then repeat the change.',
+  cannot_modify_self: 'Ask another administrator to do this.',
 };
 
 function details(err: AppError): string[] {

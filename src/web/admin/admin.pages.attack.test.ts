@@ -244,6 +244,7 @@ describe('/admin pages under attack (issue 15)', () => {
         const res = await post(admin, url, { ...form, _csrf: admin.csrf });
         expect(res.statusCode, url).toBe(409);
         expect(res.body).toContain('cannot_modify_self');
+        expect(res.body).toContain('Ask another administrator');
         expect(res.headers['content-type']).toMatch(/^text\/html/);
       }
       expect(await stateOf(self)).toEqual(before);
