@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LoginDeps } from '../auth/accounts/login-flow.js';
 import { accountPages } from './account/account.routes.js';
 import { identityPages } from './account/identities.routes.js';
+import { mfaPages } from './account/mfa.routes.js';
 import { profilePages } from './account/profile.routes.js';
 import { securityPages } from './account/security.routes.js';
 import { adminLogPages } from './admin/admin-logs.pages.js';
@@ -63,6 +64,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       await pages.register(identityPages(deps));
       await pages.register(profilePages(deps));
       await pages.register(securityPages(deps));
+      await pages.register(mfaPages(deps));
       await pages.register(adminUserPages(deps));
       await pages.register(adminLogPages(deps));
     });

@@ -6,6 +6,7 @@
 import { Eta } from 'eta/core';
 import type { FastifyReply } from 'fastify';
 import { ACCOUNT } from './account/account.templates.js';
+import { MFA_CODES, MFA_SETUP } from './account/mfa.templates.js';
 import { ADMIN_AUDIT, ADMIN_DELETE, ADMIN_EVENTS, ADMIN_USERS } from './admin/admin.templates.js';
 import { ACCEPT_INVITE } from './auth/accept-invite.templates.js';
 import {
@@ -37,6 +38,8 @@ const TEMPLATES = {
   'revert-email': REVERT_EMAIL,
   'accept-invite': ACCEPT_INVITE,
   account: ACCOUNT,
+  'mfa-setup': MFA_SETUP,
+  'mfa-codes': MFA_CODES,
   'admin-users': ADMIN_USERS,
   'admin-delete': ADMIN_DELETE,
   'admin-audit': ADMIN_AUDIT,
