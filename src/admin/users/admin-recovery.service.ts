@@ -9,7 +9,7 @@ import { findUserById } from '../../auth/accounts/accounts.store.js';
 import { enqueueAccountMail } from '../../auth/accounts/mail-outbox.js';
 import { mfaChangedMail } from '../../auth/accounts/mails.js';
 import { disableMfa } from '../../auth/mfa/mfa.store.js';
-import { deletePasskeysOf } from '../../auth/passkeys/passkeys.store.js';
+import { countPasskeys, deletePasskeysOf } from '../../auth/passkeys/passkeys.store.js';
 import { endUserSessions, type SessionDeps } from '../../auth/sessions/sessions.service.js';
 import { type AuditEntryInput, appendAudit } from '../../platform/audit/audit.store.js';
 import type { Db } from '../../platform/db/database.js';
@@ -87,7 +87,10 @@ export async function resetUserMfa(
   reason: string,
 ): Promise<void> {
   const own = await findUserById(deps.sessions.db, actor.principal.userId);
-  if (!actor.principal.mfa || !own?.mfa_enabled) throw adminUserError('mfa_enrollment_required');
+  // A passkey is a second factor too (issue 15).
+  const ownFactor =
+    own !== undefined && (own.mfa_enabled || (await countPasskeys(deps.sessions.db, own.id)) > 0);
+  if (!actor.principal.mfa || !ownFactor) throw adminUserError('mfa_enrollment_required');
   if (targetId === actor.principal.userId) throw adminUserError('cannot_modify_self');
   const { user, removed } = await onLiveUser(deps, targetId, async (trx, user, now) => {
     const passkeys = await deletePasskeysOf(trx, targetId);

@@ -1,4 +1,5 @@
 /** Account administration queries. Deleted accounts (tombstones) are invisible here. */
+import { deletePasskeysOf } from '../../auth/passkeys/passkeys.store.js';
 import type { Db } from '../../platform/db/database.js';
 import type { User } from '../../platform/db/schema.js';
 import { eraseUserTraces } from '../../platform/retention/erasure.js';
@@ -84,6 +85,7 @@ export async function tombstoneUser(trx: Db, id: string, now: Date): Promise<voi
     .where('id', '=', id)
     .execute();
   await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', id).execute();
+  await deletePasskeysOf(trx, id);
   // Sessions' addresses and user agents, security events' addresses and detail, one-time tokens.
   await eraseUserTraces(trx, id);
 }

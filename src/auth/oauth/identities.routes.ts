@@ -5,6 +5,7 @@ import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
 import { auditAccountChange } from '../../platform/audit/account-audit.js';
 import { platformError } from '../../platform/errors.js';
+import { countPasskeys } from '../passkeys/passkeys.store.js';
 import { safeReturnTo } from './flow-cookie.js';
 import { countIdentities, deleteIdentity, listIdentities } from './identities.store.js';
 import { issueLinkGrant } from './link-grant.js';
@@ -26,7 +27,8 @@ type IdentityDeps = Pick<
 
 /**
  * Unlinks one of `userId`'s identities: 404 for another user's id, 409 `last_sign_in_method`
- * when it is the last way in (no password, no other identity); audited, a security event.
+ * when it is the last way in (no password, no other identity, no passkey); audited, a security
+ * event.
  */
 export async function unlinkIdentity(
   deps: Pick<OAuthDeps, 'db' | 'clock' | 'events' | 'audit'>,
@@ -50,7 +52,10 @@ export async function unlinkIdentity(
       .executeTakeFirst();
     if (!user || !own) throw platformError('not_found');
     const others = (await countIdentities(trx, userId)) - 1;
-    if (user.password_hash === null && others === 0) throw oauthError('last_sign_in_method');
+    const passkeys = await countPasskeys(trx, userId);
+    if (user.password_hash === null && others === 0 && passkeys === 0) {
+      throw oauthError('last_sign_in_method');
+    }
     await deleteIdentity(trx, userId, id);
   });
   const detail = { identityId: id };
@@ -141,7 +146,8 @@ export function identityRoutes(deps: IdentityDeps) {
           security,
           description:
             "Unlinks one of the caller's identities (recent login). Another user's id: 404; " +
-            'the last way to sign in (no password and no other identity): 409 `last_sign_in_method`.',
+            'the last way to sign in (no password, no other identity, no passkey): 409 ' +
+            '`last_sign_in_method`.',
           params: IdentityParams,
         },
       },

@@ -3,6 +3,7 @@
  * passkey alone (an MFA session), remove; never the last way in; an admin's reset-mfa removes
  * them. The software authenticator signs real ES256 assertions. Attacks: passkeys.attack.test.ts.
  */
+import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../../../test/support/accounts.js';
 import { createActor, createAdmin } from '../../../test/support/actors.js';
@@ -142,6 +143,60 @@ describe('passkeys', () => {
     expect((await signInWith(second.credential)).statusCode).toBe(200);
   });
 
+  it('a passkey counts as a way in: a passwordless account may unlink its only identity, then keeps the passkey', async () => {
+    const user = await createActor(ctx.app, ctx.database.db, { prefix: 'pksocial' });
+    const key = await addPasskey(ctx.app, user.accessToken, auth);
+    await ctx.database.db
+      .updateTable('users')
+      .set({ password_hash: null })
+      .where('id', '=', user.userId)
+      .execute();
+    const identityId = uuidv7();
+    await ctx.database.db
+      .insertInto('identities')
+      .values({
+        id: identityId,
+        user_id: user.userId,
+        provider: 'corp',
+        issuer: 'https://idp.example',
+        subject: `sub-${identityId}`,
+        email: null,
+        created_at: new Date(),
+        last_login_at: new Date(),
+      })
+      .execute();
+    const unlink = await ctx.app.inject({
+      method: 'DELETE',
+      url: `/auth/identities/${identityId}`,
+      headers: user.headers,
+    });
+    expect(unlink.statusCode, unlink.body).toBe(204);
+    const del = await ctx.app.inject({
+      method: 'DELETE',
+      url: `/auth/passkeys/${key.id}`,
+      headers: user.headers,
+    });
+    expectProblem(del, 409, 'last_sign_in_method');
+  });
+
+  it('deleting the account erases its passkeys', async () => {
+    const user = await createActor(ctx.app, ctx.database.db, { prefix: 'pkgone' });
+    const key = await addPasskey(ctx.app, user.accessToken, auth);
+    const gone = await ctx.app.inject({
+      method: 'DELETE',
+      url: '/users/me',
+      headers: user.headers,
+    });
+    expect(gone.statusCode, gone.body).toBe(204);
+    const left = await ctx.database.db
+      .selectFrom('passkeys')
+      .select('id')
+      .where('user_id', '=', user.userId)
+      .execute();
+    expect(left).toEqual([]);
+    expectProblem(await signInWith(key.credential), 401, 'invalid_credentials');
+  });
+
   it("an admin's passkey sign-in satisfies the admin MFA rule; reset-mfa removes a user's passkeys", async () => {
     const admin = await createAdmin(ctx.app, ctx.database.db, clock);
     const adminKey = await addPasskey(ctx.app, admin.accessToken, auth);
@@ -167,5 +222,22 @@ describe('passkeys', () => {
       .execute();
     expect(left).toEqual([]);
     expectProblem(await signInWith(key.credential), 401, 'invalid_credentials');
+
+    // An admin whose only second factor is a passkey may use the support tools too.
+    const passkeyAdmin = await createActor(ctx.app, ctx.database.db, {
+      roles: ['admin'],
+      prefix: 'pkadmin',
+    });
+    const its = await addPasskey(ctx.app, passkeyAdmin.accessToken, auth);
+    const session = await signInWith(its.credential);
+    expect(session.statusCode, session.body).toBe(200);
+    const target = await createActor(ctx.app, ctx.database.db, { prefix: 'pktarget' });
+    const byPasskeyAdmin = await ctx.app.inject({
+      method: 'POST',
+      url: `/admin/users/${target.userId}/reset-mfa`,
+      headers: bearer(session.json().accessToken),
+      payload: { reason: 'support call' },
+    });
+    expect(byPasskeyAdmin.statusCode, byPasskeyAdmin.body).toBe(204);
   });
 });
