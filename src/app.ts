@@ -359,6 +359,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       },
     }),
   );
+  const media = createMediaStore(config.dataDir);
+  const imageDecodes = deps.imageDecodes ?? createDecodeQueue();
   // Hosted pages (issue 15): the same services, cookies and session as the API above.
   await routes.register(
     pageRoutes(
@@ -369,12 +371,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
         mfa: { tokens: mfaTokens, deps: mfaDeps },
       },
       deriveKey(masterKey, 'form-csrf'),
+      { media, imageDecodes, uploadLimit: limits.uploads },
     ),
   );
   await routes.register(sessionRoutes(sessionDeps, authenticate, perIp(limits.refresh)));
 
-  const media = createMediaStore(config.dataDir);
-  const imageDecodes = deps.imageDecodes ?? createDecodeQueue();
   await routes.register(mediaRoutes(media));
   await routes.register(
     userRoutes({ db: deps.db, clock, media, imageDecodes, uploadLimit: limits.uploads }),

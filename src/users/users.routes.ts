@@ -15,6 +15,7 @@ import type { MediaStore } from '../platform/media/media.store.js';
 import { readImageUpload, UPLOAD_BODY_LIMIT, uploadRoutes } from '../platform/media/upload.js';
 import type { Limiter } from '../platform/rate-limit/limiters.js';
 import { perUser } from '../platform/rate-limit/rate-limits.js';
+import { replaceAvatar } from './avatar.service.js';
 import { toPublicView, UserIdParams, UserPublicView, UserView } from './users.schemas.js';
 
 export interface UserDeps {
@@ -75,20 +76,7 @@ export function userRoutes(deps: UserDeps) {
         async (request) => {
           const { userId } = principalOf(request);
           const webp = await readImageUpload(request, deps.imageDecodes);
-          const path = await deps.media.save(webp);
-          const before = await liveUser(userId);
-          if (!before) {
-            await deps.media.remove(path);
-            throw platformError('unauthorized');
-          }
-          const after = await deps.db
-            .updateTable('users')
-            .set({ avatar_url: path, updated_at: new Date(deps.clock.now()) })
-            .where('id', '=', userId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await deps.media.remove(before.avatar_url);
-          return toSelfView(after);
+          return toSelfView(await replaceAvatar(deps, userId, webp));
         },
       );
     });

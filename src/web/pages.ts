@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { LoginDeps } from '../auth/accounts/login-flow.js';
 import { accountPages } from './account/account.routes.js';
+import { type AvatarPageDeps, avatarPages } from './account/avatar.routes.js';
 import { identityPages } from './account/identities.routes.js';
 import { mfaPages } from './account/mfa.routes.js';
 import { profilePages } from './account/profile.routes.js';
@@ -26,8 +27,11 @@ import type { WebDeps } from './web.deps.js';
 
 const FORM_BODY_LIMIT = 16 * 1024;
 
-/** Registers the stylesheet and every page; `formKey` keys the forms' CSRF tokens. */
-export function pageRoutes(login: LoginDeps, formKey: Buffer) {
+/**
+ * Registers the stylesheet and every page; `formKey` keys the forms' CSRF tokens; `uploads` (the
+ * API's media store, decode queue and upload budget) enables the avatar form.
+ */
+export function pageRoutes(login: LoginDeps, formKey: Buffer, uploads?: AvatarPageDeps) {
   const config = login.sessions.config;
   const deps: WebDeps = {
     login,
@@ -65,6 +69,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer) {
       await pages.register(profilePages(deps));
       await pages.register(securityPages(deps));
       await pages.register(mfaPages(deps));
+      if (uploads) await pages.register(avatarPages(deps, uploads));
       await pages.register(adminUserPages(deps));
       await pages.register(adminLogPages(deps));
     });

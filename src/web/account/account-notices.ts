@@ -6,6 +6,7 @@ export const ACCOUNT_NOTICES: Readonly<Record<string, string>> = {
   profile: 'Your display name was saved.',
   password: 'Your password was changed. Your other sessions were signed out.',
   session_revoked: 'The session was signed out.',
+  avatar: 'Your new avatar was saved.',
 };
 
 /** The notice for a `done` code, or undefined for an unknown one. */

@@ -92,7 +92,11 @@ export function accountPages(deps: WebDeps) {
           linkable: providers
             .filter((name) => !linked.has(name))
             .map((name) => ({ name, label: providerLabel(name) })),
-          user: { displayName: current.user.display_name, email: current.user.email },
+          user: {
+            displayName: current.user.display_name,
+            email: current.user.email,
+            avatarUrl: current.user.avatar_url,
+          },
           mfa: current.user.mfa_enabled,
           hasPassword: current.user.password_hash !== null,
           sessions: items.map((s) => ({

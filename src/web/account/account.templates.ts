@@ -5,6 +5,7 @@ import {
   SESSION_REVOKE,
   SESSIONS_FORMS,
 } from './account-forms.templates.js';
+import { AVATAR_SECTION } from './avatar.templates.js';
 import { MFA_SECTION } from './mfa.templates.js';
 
 export const ACCOUNT = `<% layout('@layout') %>
@@ -13,7 +14,7 @@ export const ACCOUNT = `<% layout('@layout') %>
 <dt>Display name</dt><dd id="display-name"><%= it.user.displayName %></dd>
 <dt>Email</dt><dd><%= it.user.email %></dd>
 </dl>
-${PROFILE_FORMS}${MFA_SECTION}<h2>Sign-in providers</h2>
+${PROFILE_FORMS}${AVATAR_SECTION}${MFA_SECTION}<h2>Sign-in providers</h2>
 <% if (it.identities.length === 0) { %><p>No provider is linked to this account.</p><% } else { %>
 <div class="table-wrap">
 <table>

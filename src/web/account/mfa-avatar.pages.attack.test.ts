@@ -180,4 +180,66 @@ describe('MFA and avatar forms on /account under attack (issue 15)', () => {
     },
     BUILD_TIMEOUT_MS,
   );
+
+  it(
+    'the avatar form refuses a missing or foreign `_csrf` (403) and a non-image with the API code',
+    async () => {
+      const user = await pageUser();
+      const attacker = await pageUser();
+      const png = await solidImage(64, 64);
+      const file: Part = { name: 'file', filename: 'me.png', contentType: 'image/png', data: png };
+      for (const parts of [[file], [{ name: '_csrf', data: attacker.csrf }, file]]) {
+        const res = await upload(user, parts);
+        expect(res.statusCode).toBe(403);
+        expect(res.body).toContain('csrf_failed');
+      }
+      expect((await userByEmail(ctx.database.db, user.email))?.avatar_url).toBeNull();
+
+      const text: Part = {
+        name: 'file',
+        filename: 'me.png',
+        contentType: 'image/png',
+        data: 'not an image at all, just text',
+      };
+      const refused = await upload(user, [{ name: '_csrf', data: user.csrf }, text]);
+      const apiBody = multipart([text]);
+      const api = await ctx.app.inject({
+        method: 'PUT',
+        url: '/users/me/avatar',
+        headers: { authorization: `Bearer ${user.accessToken}`, ...apiBody.headers },
+        payload: apiBody.payload,
+      });
+      expect(api.statusCode).toBeGreaterThanOrEqual(400);
+      const apiCode = (api.json() as { code: string }).code;
+      expect(refused.statusCode).toBe(api.statusCode);
+      expect(refused.headers['content-type']).toMatch(/^text\/html/);
+      expect(refused.body).toContain(`<code>${apiCode}</code>`);
+      expect((await userByEmail(ctx.database.db, user.email))?.avatar_url).toBeNull();
+
+      const ok = await upload(user, [{ name: '_csrf', data: user.csrf }, file]);
+      expect(ok.statusCode).toBe(303);
+      const avatar = (await userByEmail(ctx.database.db, user.email))?.avatar_url;
+      expect(avatar).toMatch(/^\/media\/.+\.webp$/);
+      expect(ok.headers.location).toBe('/account?done=avatar');
+      const account = await ctx.app.inject({
+        method: 'GET',
+        url: '/account?done=avatar',
+        headers: { cookie: user.browserCookie },
+      });
+      expect(account.body).toContain(`<img id="avatar" src="${avatar}"`);
+      // Multipart is parsed only on the avatar route: another page form refuses it.
+      const form = multipart([
+        { name: '_csrf', data: user.csrf },
+        { name: 'displayName', data: 'Multipart Name' },
+      ]);
+      const other = await ctx.app.inject({
+        method: 'POST',
+        url: '/account/profile',
+        headers: { cookie: user.browserCookie, 'sec-fetch-site': 'same-origin', ...form.headers },
+        payload: form.payload,
+      });
+      expect(other.statusCode).toBe(415);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });
