@@ -101,12 +101,21 @@ describe('attack: hostile bodies', () => {
 });
 
 describe('attack: probing for routes', () => {
-  it.each(['/no/such/route', '/../../etc/passwd', '/admin', '/.env'])(
+  it.each(['/no/such/route', '/../../etc/passwd', '/wp-admin', '/admin.php', '/.env'])(
     'GET %s is 404 not_found',
     async (url) => {
       expectProblem(await ctx.app.inject({ method: 'GET', url }), 404, 'not_found');
     },
   );
+
+  // `/admin` is the admin console page (DESIGN "Hosted pages"): without a session it shows
+  // nothing and sends the browser to sign in.
+  it('GET /admin without a session is a redirect to /login, with no data', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: '/admin' });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe('/login?returnTo=%2Fadmin');
+    expect(res.body).toBe('');
+  });
 
   // SECURITY-CHECKLIST AZ-05: a method a path does not serve is 405 with `Allow` (was 404).
   it('an unknown method on a known path is 405 method_not_allowed, naming the allowed ones', async () => {
