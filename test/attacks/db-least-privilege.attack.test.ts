@@ -138,6 +138,9 @@ describe.skipIf(!PG_URL)('least-privilege database roles (PostgreSQL)', () => {
     const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
     ctx = await createTestApp({ env: accountTestEnv(smtp), database: handle, deps: { clock } });
     admin = await createAdmin(ctx.app, handle.db, clock);
+    // Rows the attacks below try to change, whatever order the tests run in (CI shuffles).
+    const holder = await registerAndVerify(ctx.app, smtp);
+    await fund(handle.db, holder.userId, 100);
   }, BUILD_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -565,9 +565,15 @@ describe('step-up for MFA changes (MFA-07)', () => {
 });
 
 describe('administrators must use MFA (MFA-01)', () => {
-  /** Every admin-only route of the real app: all of /admin, and the catalog's writes. */
+  /**
+   * Every admin-only API route of the real app: all of /admin, and the catalog's writes. The
+   * /admin console pages (public routes that check the page session themselves) answer HTML and
+   * have their own MFA attack test (src/web/admin/admin.pages.attack.test.ts).
+   */
   function adminRoutes() {
-    const routes = ctx.app.routeAccess().filter((r) => r.method !== 'HEAD');
+    const routes = ctx.app
+      .routeAccess()
+      .filter((r) => r.method !== 'HEAD' && r.access !== 'public');
     return {
       admin: routes.filter((r) => r.url === '/admin' || r.url.startsWith('/admin/')),
       catalog: routes.filter((r) => r.url.startsWith('/products') && r.method !== 'GET'),
