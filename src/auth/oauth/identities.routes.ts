@@ -8,7 +8,7 @@ import { platformError } from '../../platform/errors.js';
 import { countPasskeys } from '../passkeys/passkeys.store.js';
 import { safeReturnTo } from './flow-cookie.js';
 import { countIdentities, deleteIdentity, listIdentities } from './identities.store.js';
-import { issueLinkGrant } from './link-grant.js';
+import { issueLinkGrant, linkStartPath } from './link-grant.js';
 import { oauthError } from './oauth.errors.js';
 import type { OAuthDeps } from './oauth.routes.js';
 import {
@@ -129,10 +129,9 @@ export function identityRoutes(deps: IdentityDeps) {
         const { provider, returnTo } = request.body;
         if (!deps.providers.has(provider)) throw platformError('not_found');
         const grant = await issueLinkGrant(deps.state, { userId, sessionId, provider });
-        const url = new URL(`${deps.config.publicUrl}/auth/oauth/${provider}/start`);
-        url.searchParams.set('link', grant);
-        url.searchParams.set('returnTo', safeReturnTo(returnTo));
-        return { url: url.href };
+        return {
+          url: `${deps.config.publicUrl}${linkStartPath(provider, grant, safeReturnTo(returnTo))}`,
+        };
       },
     );
 

@@ -37,3 +37,9 @@ export async function takeLinkGrant(
   await state.del(key);
   return JSON.parse(stored) as LinkGrant;
 }
+
+/** Where a browser spends a grant: the provider's start, landing on `returnTo` afterwards. */
+export function linkStartPath(provider: string, grant: string, returnTo: string): string {
+  const query = new URLSearchParams({ link: grant, returnTo });
+  return `/auth/oauth/${provider}/start?${query}`;
+}

@@ -23,6 +23,7 @@ import { type FinishLoginDeps, finishLogin, startMfaChallenge } from '../account
 import type { MfaTokens } from '../mfa/mfa-tokens.js';
 import { cookieNames } from '../sessions/cookies.js';
 import { liveSessionOfRefreshCookie } from '../sessions/sessions.service.js';
+import { findOwnLiveSession } from '../sessions/sessions.store.js';
 import {
   FLOW_TTL_SECONDS,
   flowCookieName,
@@ -128,15 +129,8 @@ export function oauthRoutes(deps: OAuthDeps) {
 
   /** Still the live session that asked (it may have ended while the person was at the provider). */
   const sessionStillLive = async (link: { userId: string; sessionId: string }) => {
-    const row = await deps.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('id', '=', link.sessionId)
-      .where('user_id', '=', link.userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', new Date(deps.clock.now()))
-      .executeTakeFirst();
-    return row !== undefined;
+    const session = await findOwnLiveSession(deps.db, link.userId, link.sessionId);
+    return session !== undefined && session.expires_at.getTime() > deps.clock.now();
   };
 
   const countRequest = async (request: FastifyRequest) => {

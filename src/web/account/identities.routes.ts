@@ -7,16 +7,15 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { unlinkIdentity } from '../../auth/oauth/identities.routes.js';
-import { issueLinkGrant } from '../../auth/oauth/link-grant.js';
+import { issueLinkGrant, linkStartPath } from '../../auth/oauth/link-grant.js';
 import { continuePage } from '../../auth/oauth/oauth.routes.js';
 import { AppError, platformError } from '../../platform/errors.js';
+import { CsrfOnlyForm } from '../auth/forms.schemas.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
 import { recentSession } from './recent-session.js';
 
-const csrf = { _csrf: z.string().max(200) };
-const LinkForm = z.strictObject({ ...csrf, provider: z.string().regex(/^[a-z0-9]{1,40}$/) });
+const LinkForm = CsrfOnlyForm.extend({ provider: z.string().regex(/^[a-z0-9]{1,40}$/) });
 const UnlinkParams = z.strictObject({ id: z.uuid() });
-const UnlinkForm = z.strictObject(csrf);
 
 /** How a provider's slug reads on a button. */
 export function providerLabel(name: string): string {
@@ -45,7 +44,7 @@ export function identityPages(deps: WebDeps) {
           sessionId: current.sessionId,
           provider,
         });
-        const start = `/auth/oauth/${provider}/start?link=${encodeURIComponent(grant)}&returnTo=%2Faccount`;
+        const start = linkStartPath(provider, grant, '/account');
         // Not a redirect: CSP `form-action 'self'` also governs where a form's redirects lead,
         // and this one ends at the provider. A new navigation from a page is not a form's.
         return reply.code(200).type('text/html; charset=utf-8').send(continuePage(start));
@@ -57,7 +56,7 @@ export function identityPages(deps: WebDeps) {
       {
         config: PAGE,
         preValidation: [forms.check],
-        schema: { hide: true, params: UnlinkParams, body: UnlinkForm },
+        schema: { hide: true, params: UnlinkParams, body: CsrfOnlyForm },
       },
       async (request, reply) => {
         const current = await recentSession(sessions, request, reply);
