@@ -7,28 +7,19 @@
  */
 import {
   generateAuthenticationOptions,
-  generateRegistrationOptions,
   verifyAuthenticationResponse,
-  verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { requireRecentAuth } from '../../access/recent-auth.js';
-import type { Config } from '../../config.js';
-import { appendAccountChange } from '../../platform/audit/account-audit.js';
-import type { User } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
-import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import { perIp } from '../../platform/rate-limit/rate-limits.js';
-import type { SharedState } from '../../platform/state/shared-state.js';
 import { accountError } from '../accounts/accounts.errors.js';
 import { LoginResponse } from '../accounts/accounts.schemas.js';
-import { sendNotice } from '../accounts/accounts.service.js';
 import { findUserById } from '../accounts/accounts.store.js';
 import { finishLogin } from '../accounts/finish-login.js';
-import { isKnownDevice, type LoginDeps } from '../accounts/login-flow.js';
-import { mfaChangedMail } from '../accounts/mails.js';
+import { isKnownDevice } from '../accounts/login-flow.js';
 import { mfaCookieOptions } from '../sessions/cookies.js';
 import {
   challengeOf,
@@ -36,9 +27,7 @@ import {
   PASSKEY_COOKIE_PATH,
   passkeyCookieName,
   rememberLogin,
-  rememberRegistration,
   takeLogin,
-  takeRegistration,
 } from './passkey-challenges.js';
 import { passkeyError } from './passkeys.errors.js';
 import {
@@ -51,72 +40,24 @@ import {
   RenameBody,
   toPasskeyView,
 } from './passkeys.schemas.js';
+import { type PasskeyDeps, passkeyService } from './passkeys.service.js';
 import {
-  countPasskeys,
   findPasskeyByCredentialId,
-  insertPasskey,
   listPasskeys,
   recordPasskeyUse,
   renamePasskey,
 } from './passkeys.store.js';
 
-export interface PasskeyDeps {
-  readonly config: Pick<Config, 'publicUrl' | 'appName'>;
-  readonly state: SharedState;
-  readonly login: LoginDeps;
-}
-
-/** The relying party: PUBLIC_URL's host name and origin, the app's name. */
-export function relyingParty(config: Pick<Config, 'publicUrl' | 'appName'>) {
-  const url = new URL(config.publicUrl);
-  return { id: url.hostname, origin: url.origin, name: config.appName };
-}
-
-const ADDED = 'A passkey was added to your account.';
-const REMOVED = 'A passkey was removed from your account.';
+export { type PasskeyDeps, relyingParty } from './passkeys.service.js';
 
 export function passkeyRoutes(deps: PasskeyDeps) {
   const { accounts, sessions, abuse } = deps.login;
   const { db, clock } = accounts;
-  const rp = relyingParty(deps.config);
   const secure = sessions.config.secureCookies;
   const cookieName = passkeyCookieName(secure);
 
-  /** Runs a passkey add or remove with its audit entry and lifecycle event, then mails the owner. */
-  async function changePasskeys<T>(
-    request: FastifyRequest,
-    user: User,
-    action: 'account.passkey_added' | 'account.passkey_removed',
-    change: (trx: typeof db) => Promise<{ result: T; passkeyId: string }>,
-  ): Promise<T> {
-    const out = await db.transaction().execute(async (trx) => {
-      const now = new Date(clock.now());
-      const done = await change(trx);
-      const detail = { passkeyId: done.passkeyId };
-      await appendAccountChange(accounts.audit, trx, now, {
-        userId: user.id,
-        action,
-        ip: request.ip,
-        detail,
-      });
-      await emitLifecycle(trx, {
-        type: 'user.mfa_changed',
-        userId: user.id,
-        data: { passkey: action === 'account.passkey_added' ? 'added' : 'removed', ...detail },
-      });
-      return done.result;
-    });
-    sendNotice(accounts, request.log, user, (url) =>
-      mfaChangedMail(user.email, action === 'account.passkey_added' ? ADDED : REMOVED, url),
-    );
-    return out;
-  }
-
-  async function liveUser(userId: string): Promise<User> {
-    const user = await findUserById(db, userId);
-    if (!user || user.deleted_at !== null) throw platformError('not_found');
-    return user;
-  }
+  const passkeys = passkeyService(deps);
+  const { rp } = passkeys;
 
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
@@ -139,23 +80,8 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         },
       },
       async (request) => {
-        const user = await liveUser(principalOf(request).userId);
-        const existing = await listPasskeys(db, user.id);
-        const options = await generateRegistrationOptions({
-          rpName: rp.name,
-          rpID: rp.id,
-          userName: user.email,
-          userDisplayName: user.display_name ?? user.email,
-          userID: new TextEncoder().encode(user.id),
-          attestationType: 'none',
-          timeout: PASSKEY_CHALLENGE_TTL_SECONDS * 1000,
-          excludeCredentials: existing.map((p) => ({
-            id: p.credential_id,
-            transports: p.transports ? p.transports.split(',') : undefined,
-          })),
-          authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-        });
-        await rememberRegistration(deps.state, user.id, options.challenge);
+        const user = await passkeys.liveUser(principalOf(request).userId);
+        const options = await passkeys.registrationOptions(user);
         return { ...options };
       },
     );
@@ -179,46 +105,8 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         },
       },
       async (request, reply) => {
-        const user = await liveUser(principalOf(request).userId);
-        const { response, name } = request.body;
-        const challenge = challengeOf(response.response.clientDataJSON);
-        if (!(await takeRegistration(deps.state, user.id, challenge))) {
-          throw passkeyError('passkey_challenge_invalid');
-        }
-        let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo'];
-        try {
-          const verified = await verifyRegistrationResponse({
-            // biome-ignore lint/suspicious/noExplicitAny: validated by the route schema
-            response: response as any,
-            expectedChallenge: challenge as string,
-            expectedOrigin: rp.origin,
-            expectedRPID: rp.id,
-            requireUserVerification: true,
-          });
-          info = verified.verified ? verified.registrationInfo : undefined;
-        } catch {
-          info = undefined;
-        }
-        if (!info) throw passkeyError('passkey_invalid');
-        const credential = info.credential;
-        const row = await changePasskeys(request, user, 'account.passkey_added', async (trx) => {
-          const inserted = await insertPasskey(
-            trx,
-            {
-              userId: user.id,
-              credentialId: credential.id,
-              publicKey: Buffer.from(credential.publicKey).toString('base64url'),
-              counter: credential.counter,
-              transports: (credential.transports ?? []).slice(0, 10),
-              deviceType: info.credentialDeviceType,
-              backedUp: info.credentialBackedUp,
-              name: name ?? 'Passkey',
-            },
-            new Date(clock.now()),
-          );
-          if (!inserted) throw passkeyError('passkey_exists');
-          return { result: inserted, passkeyId: inserted.id };
-        });
+        const user = await passkeys.liveUser(principalOf(request).userId);
+        const row = await passkeys.register(request, user, request.body);
         return reply.code(201).send(toPasskeyView(row));
       },
     );
@@ -277,39 +165,8 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         },
       },
       async (request, reply) => {
-        const user = await liveUser(principalOf(request).userId);
-        const id = request.params.id;
-        await changePasskeys(request, user, 'account.passkey_removed', async (trx) => {
-          // The account row is locked so two removals cannot each leave "the other" method.
-          const locked = await trx
-            .selectFrom('users')
-            .select(['id', 'password_hash'])
-            .where('id', '=', user.id)
-            .forUpdate()
-            .executeTakeFirst();
-          const own = await trx
-            .selectFrom('passkeys')
-            .select('id')
-            .where('id', '=', id)
-            .where('user_id', '=', user.id)
-            .executeTakeFirst();
-          if (!locked || !own) throw platformError('not_found');
-          const identities = await trx
-            .selectFrom('identities')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .where('user_id', '=', user.id)
-            .executeTakeFirstOrThrow();
-          const otherPasskeys = (await countPasskeys(trx, user.id)) - 1;
-          if (locked.password_hash === null && Number(identities.n) === 0 && otherPasskeys === 0) {
-            throw passkeyError('last_sign_in_method');
-          }
-          await trx
-            .deleteFrom('passkeys')
-            .where('id', '=', id)
-            .where('user_id', '=', user.id)
-            .execute();
-          return { result: undefined, passkeyId: id };
-        });
+        const user = await passkeys.liveUser(principalOf(request).userId);
+        await passkeys.remove(request, user, request.params.id);
         return reply.code(204).send();
       },
     );
