@@ -134,6 +134,7 @@ describe('config: <NAME>_FILE for secret settings', () => {
 
   it('reports an invalid value read from a file without echoing it', () => {
     const err = configError({
+      // secretlint-disable-next-line -- a made-up credential: the test proves it is not echoed
       DATABASE_URL_FILE: secretFile('mysql://root:CONTENTLEAK4242@db/app\n'),
     });
     expect(err.problems).toEqual(['DATABASE_URL: must be a postgres:// URL']);
