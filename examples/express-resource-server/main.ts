@@ -1,0 +1,21 @@
+/**
+ * `BASTION_URL=https://auth.example.com AUDIENCE=https://notes.example.com \
+ *  BASTION_SERVICE_TOKEN=... npm start` (PORT, default 4001).
+ */
+import { buildServer } from './server.js';
+
+const { BASTION_URL, AUDIENCE, BASTION_SERVICE_TOKEN, PORT } = process.env;
+if (!BASTION_URL || !AUDIENCE) throw new Error('set BASTION_URL and AUDIENCE');
+
+const { app, verifier } = buildServer({
+  issuer: BASTION_URL,
+  audience: AUDIENCE,
+  ...(BASTION_SERVICE_TOKEN ? { revocations: { serviceToken: BASTION_SERVICE_TOKEN } } : {}),
+});
+const server = app.listen(Number(PORT ?? 4001), '127.0.0.1');
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    verifier.close();
+    server.close();
+  });
+}
