@@ -15,6 +15,7 @@ import * as m0012 from './0012_email_change_tokens.js';
 import * as m0013 from './0013_admin_support.js';
 import * as m0014 from './0014_mail_outbox_verification_resend.js';
 import * as m0016 from './0016_passkeys.js';
+import * as m0017 from './0017_media.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_admin_support': m0013,
   '0014_mail_outbox_verification_resend': m0014,
   '0016_passkeys': m0016,
+  '0017_media': m0017,
 };

@@ -64,8 +64,9 @@ import { logDestination, loggerOptions, pathOnly } from './platform/logger.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { loadMasterKey } from './platform/master-key.js';
 import { createDecodeQueue, type DecodeQueue } from './platform/media/decode-queue.js';
+import { mediaOrphanTask } from './platform/media/media.retention.js';
 import { mediaRoutes } from './platform/media/media.routes.js';
-import { createMediaStore } from './platform/media/media.store.js';
+import { createMediaStore, importFileMedia } from './platform/media/media.store.js';
 import { indexRouteMethods } from './platform/method-not-allowed.js';
 import { installMonitoring } from './platform/monitoring.js';
 import { registerOpenApi } from './platform/openapi.js';
@@ -359,7 +360,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       },
     }),
   );
-  const media = createMediaStore(config.dataDir);
+  // Images live in the database, shared by every instance (issue 17); an older version's files
+  // in DATA_DIR/media/ are moved in on start.
+  const media = createMediaStore(deps.db);
+  const imported = await importFileMedia(deps.db, config.dataDir);
+  if (imported > 0) app.log.info({ event: 'media_imported', files: imported }, 'media imported');
   const imageDecodes = deps.imageDecodes ?? createDecodeQueue();
   // Hosted pages (issue 15): the same services, cookies and session as the API above.
   await routes.register(
@@ -405,7 +410,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const pruner = startPruner({
     db: deps.db,
     clock,
-    tasks: retentionTasks(config.retention, { lifecycleWebhook: Boolean(config.lifecycleWebhook) }),
+    tasks: [
+      ...retentionTasks(config.retention, { lifecycleWebhook: Boolean(config.lifecycleWebhook) }),
+      mediaOrphanTask(),
+    ],
     intervalMs: config.retention.intervalSeconds * 1000,
     limits: { batchSize: config.retention.batchSize, batches: config.retention.batchesPerTick },
     log: app.log,

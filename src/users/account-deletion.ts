@@ -4,9 +4,9 @@
  * (personal data and credentials erased, the row kept so orders, ledger entries and posts that
  * point at it stay valid), its traces are erased (sessions' addresses, security events' detail,
  * one-time tokens, social-login identities, order instructions), the audit entry and the
- * `user.deleted` lifecycle event are written. Then every session ends everywhere (access tokens
- * included, through the revocation list) and the avatar file goes. The wallet and its ledger stay
- * for accounting: they hold amounts and references, no personal data.
+ * `user.deleted` lifecycle event are written, and the avatar image is removed. Then every session
+ * ends everywhere (access tokens included, through the revocation list). The wallet and its
+ * ledger stay for accounting: they hold amounts and references, no personal data.
  */
 import { findLiveUserForUpdate, tombstoneUser } from '../admin/users/admin-users.store.js';
 import { endUserSessions, type SessionDeps } from '../auth/sessions/sessions.service.js';
@@ -40,9 +40,10 @@ export async function deleteAccount(
     await tombstoneUser(trx, userId, now);
     await appendAudit(deps.sessions.audit, trx, audit, now);
     await emitLifecycle(trx, { type: 'user.deleted', userId, data: { by } });
+    // The avatar's bytes go with the account, in the same transaction (shared media, issue 17).
+    await deps.media.remove(found.avatar_url, trx);
     return found;
   });
   await endUserSessions(deps.sessions, userId);
-  await deps.media.remove(before.avatar_url);
   return before;
 }

@@ -3,7 +3,7 @@
  * size and dimensions are capped before decoding, nothing the client names reaches the
  * filesystem, and what is served back can never run as a page.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -18,7 +18,7 @@ let ctx: TestContext;
 let user: Actor;
 
 beforeAll(async () => {
-  // A data directory of its own, so counting the files in media/ sees only this file's uploads.
+  // A data directory of its own, so nothing this file's uploads might write lands elsewhere.
   ctx = await createTestApp({ env: { DATA_DIR: mkdtempSync(join(tmpdir(), 'bastion-avatar-')) } });
   user = await createActor(ctx.app, ctx.database.db);
 }, SETUP_TIMEOUT_MS);
@@ -34,6 +34,12 @@ function put(body: { payload: Buffer; headers: Record<string, string> }) {
     headers: { ...user.headers, ...body.headers },
     payload: body.payload,
   });
+}
+
+/** The names of every stored image (this file's database holds only this file's uploads). */
+async function mediaRows(): Promise<string[]> {
+  const rows = await ctx.database.db.selectFrom('media').select('name').orderBy('name').execute();
+  return rows.map((r) => r.name);
 }
 
 function expectRefused(
@@ -74,15 +80,13 @@ describe('the type is decided by the bytes', () => {
   });
 
   it('a PNG signature followed by garbage: 422 invalid_image, nothing stored', async () => {
-    const media = join(ctx.config.dataDir, 'media');
-    const count = () => (existsSync(media) ? readdirSync(media).length : 0);
-    const before = count();
+    const before = await mediaRows();
     const broken = Buffer.concat([
       (await solidImage(8, 8)).subarray(0, 40),
       Buffer.alloc(64, 0x41),
     ]);
     expectRefused(await put(imageUpload(broken)), 422, 'invalid_image');
-    expect(count()).toBe(before);
+    expect(await mediaRows()).toEqual(before);
   });
 
   it('a JSON body or a form without a file: 415 / 400', async () => {
@@ -198,7 +202,7 @@ describe('size and dimension limits', () => {
 });
 
 describe('nothing the client names reaches the filesystem', () => {
-  it('a path-traversal filename is ignored: the file lands under a random name in media/', async () => {
+  it('a path-traversal filename is ignored: the image is stored under a random name', async () => {
     const target = join(ctx.config.dataDir, 'pwned.webp');
     const names = [
       '../pwned.webp',
@@ -206,13 +210,17 @@ describe('nothing the client names reaches the filesystem', () => {
       '..\\..\\pwned.png',
       '/etc/passwd',
     ];
+    let current = '';
     for (const filename of names) {
       const res = await put(imageUpload(await solidImage(4, 4), filename));
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().avatarUrl).toMatch(/^\/media\/[A-Za-z0-9_-]{43}\.webp$/);
+      current = res.json().avatarUrl;
+      expect(current).toMatch(/^\/media\/[A-Za-z0-9_-]{43}\.webp$/);
     }
     expect(existsSync(target)).toBe(false);
     expect(existsSync('/tmp/pwned.png')).toBe(false);
+    // Each upload replaced the one before and removed its bytes: one image is left, the current.
+    expect(await mediaRows()).toEqual([current.slice('/media/'.length)]);
   });
 
   it('a filename that breaks its header line (CRLF, quotes, NUL) cannot inject anything', async () => {

@@ -28,7 +28,7 @@ export function meDepsOf(deps: WebDeps): MeDeps {
   const { sessions, accounts } = deps.login;
   return {
     sessions,
-    media: createMediaStore(sessions.config.dataDir),
+    media: createMediaStore(sessions.db),
     mailer: accounts.mailer,
   };
 }

@@ -83,7 +83,7 @@ function backToList(query: string | undefined, done: string): string {
 export function adminUserPages(deps: WebDeps) {
   const { login, render, forms } = deps;
   const { sessions, accounts } = login;
-  const admin: AdminDeps = { sessions, media: createMediaStore(sessions.config.dataDir) };
+  const admin: AdminDeps = { sessions, media: createMediaStore(sessions.db) };
   const support: SupportDeps = { sessions, accounts };
 
   return async (app: FastifyInstance) => {
