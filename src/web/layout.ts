@@ -11,6 +11,7 @@ export const LAYOUT = `<!doctype html>
 <title><%= it.title %> · <%= it.appName %></title>
 <link rel="stylesheet" href="<%= it.stylesheet %>">
 <% if (it.script) { %><script src="<%= it.script %>" defer></script><% } %>
+<% for (const src of it.scripts || []) { %><script src="<%= src %>" defer></script><% } %>
 </head>
 <body>
 <header class="top"><a href="/account"><%= it.appName %></a><% if (it.signedIn) { %><span>Signed in</span><% } %></header>

@@ -57,7 +57,7 @@ async function signIn(page: Page, email: string, path = '/login'): Promise<void>
   await page.goto(`${base}${path}`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(STRONG_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 async function refreshCookie(context: BrowserContext): Promise<string | undefined> {
@@ -136,7 +136,7 @@ describe('hosted pages under attack', () => {
           page.waitForResponse(
             (r) => r.url() === `${base}/login` && r.request().method() === 'POST',
           ),
-          page.getByRole('button', { name: 'Sign in' }).click(),
+          page.getByRole('button', { name: 'Sign in', exact: true }).click(),
         ]);
         expect(response.status()).toBe(403);
         expect(await page.locator('[role=alert]').textContent()).toContain('csrf_failed');

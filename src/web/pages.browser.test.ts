@@ -109,7 +109,7 @@ describe('hosted pages in Chromium', () => {
       await checkPage(page, 'login');
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.waitForURL(`${base}/account`);
       await checkPage(page, 'account');
       expect(await page.locator('#display-name').textContent()).toBe(displayName);
@@ -179,7 +179,7 @@ describe('hosted pages in Chromium', () => {
       await page.getByRole('link', { name: 'Sign in' }).click();
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(newPassword);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.waitForURL(`${base}/account`);
       expect(await page.locator('#display-name').textContent()).toBe('Reset Me');
       expect(problems).toEqual([]);
@@ -213,14 +213,14 @@ describe('hosted pages in Chromium', () => {
       await page.goto(`${base}/login?returnTo=${encodeURIComponent('/account?tab=sessions')}`);
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill('not-the-password-at-all');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect
         .poll(() => page.locator('[role=alert]').textContent())
         .toContain('invalid_credentials');
       await checkPage(page, 'login-error');
 
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Two-step verification');
       await checkPage(page, 'login-mfa');
       expect(await page.locator('input[name=code]').count()).toBe(1);

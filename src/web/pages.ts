@@ -6,10 +6,12 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { LoginDeps } from '../auth/accounts/login-flow.js';
+import { passkeyService } from '../auth/passkeys/passkeys.service.js';
 import { accountPages } from './account/account.routes.js';
 import { type AvatarPageDeps, avatarPages } from './account/avatar.routes.js';
 import { identityPages } from './account/identities.routes.js';
 import { mfaPages } from './account/mfa.routes.js';
+import { passkeyPageApi, passkeyPages } from './account/passkeys.routes.js';
 import { profilePages } from './account/profile.routes.js';
 import { securityPages } from './account/security.routes.js';
 import { adminLogPages } from './admin/admin-logs.pages.js';
@@ -21,7 +23,7 @@ import { loginPages } from './auth/login.routes.js';
 import { formCsrf } from './form-csrf.js';
 import { pageErrorHandler } from './page-errors.js';
 import { createRenderer } from './render.js';
-import { LOGIN_MFA_SCRIPT } from './scripts.js';
+import { SCRIPTS } from './scripts.js';
 import { STYLESHEET } from './stylesheet.js';
 import type { WebDeps } from './web.deps.js';
 
@@ -38,6 +40,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer, uploads?: AvatarPa
     render: createRenderer(config.appName),
     forms: formCsrf(formKey, config.secureCookies, config.publicUrl),
   };
+  const passkeys = passkeyService({ config, state: login.sessions.state, login });
   return async (app: FastifyInstance) => {
     app.get(
       STYLESHEET.path,
@@ -48,15 +51,19 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer, uploads?: AvatarPa
           .type('text/css; charset=utf-8')
           .send(STYLESHEET.css),
     );
-    app.get(
-      LOGIN_MFA_SCRIPT.path,
-      { config: { access: 'public' }, schema: { hide: true } },
-      async (_request, reply) =>
-        reply
-          .header('cache-control', 'public, max-age=31536000, immutable')
-          .type('text/javascript; charset=utf-8')
-          .send(LOGIN_MFA_SCRIPT.body),
-    );
+    for (const script of SCRIPTS) {
+      app.get(
+        script.path,
+        { config: { access: 'public' }, schema: { hide: true } },
+        async (_request, reply) =>
+          reply
+            .header('cache-control', 'public, max-age=31536000, immutable')
+            .type('text/javascript; charset=utf-8')
+            .send(script.body),
+      );
+    }
+    // "Add a passkey" calls these from the account page's script: JSON in, problem+json out.
+    await app.register(passkeyPageApi(deps, passkeys));
     await app.register(async (pages) => {
       await pages.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
       pages.setErrorHandler(pageErrorHandler(deps.render));
@@ -69,6 +76,7 @@ export function pageRoutes(login: LoginDeps, formKey: Buffer, uploads?: AvatarPa
       await pages.register(profilePages(deps));
       await pages.register(securityPages(deps));
       await pages.register(mfaPages(deps));
+      await pages.register(passkeyPages(deps, passkeys));
       if (uploads) await pages.register(avatarPages(deps, uploads));
       await pages.register(adminUserPages(deps));
       await pages.register(adminLogPages(deps));

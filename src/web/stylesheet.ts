@@ -26,6 +26,7 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#eef0f3;paddin
 .links{margin-top:1.25rem}
 a.button{display:inline-block;margin-top:.5rem;padding:.6rem 1.1rem;font-weight:600;color:#111827;background:#fff;border:1px solid #374151;border-radius:.35rem;text-decoration:none}
 ul.providers{list-style:none;padding:0;margin:1rem 0 0}
+[hidden]{display:none!important}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 form.inline{display:inline}
 form.inline button{margin-top:0;padding:.35rem .8rem;font-size:.9rem}

@@ -69,13 +69,15 @@ export interface ServedApp {
 export async function serveApp(
   options: TestAppOptions = {},
   prepare?: (base: string) => Promise<Record<string, string>>,
+  /** `localhost` for WebAuthn, which browsers refuse on a bare IP address. */
+  host: '127.0.0.1' | 'localhost' = '127.0.0.1',
 ): Promise<ServedApp> {
   let ctx: TestContext | undefined;
   const server = createServer((req, res) => {
     if (ctx) ctx.app.routing(req, res);
     else res.writeHead(503).end();
   });
-  const base = await listenLoopback(server);
+  const base = (await listenLoopback(server)).replace('127.0.0.1', host);
   try {
     const extra = prepare ? await prepare(base) : {};
     ctx = await createTestApp({ ...options, env: { ...options.env, ...extra, PUBLIC_URL: base } });

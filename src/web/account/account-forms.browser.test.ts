@@ -69,7 +69,7 @@ async function signIn(page: Page, email: string, password: string): Promise<void
   await page.goto(`${base}/login`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(`${base}/account`);
 }
 
@@ -178,7 +178,7 @@ describe('the account forms in Chromium', () => {
       await checkPage(page, 'login-account-deleted');
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(newPassword);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => page.locator('main').textContent()).toContain('invalid_credentials');
       expect(page.url()).not.toContain('/account');
 

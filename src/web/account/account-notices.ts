@@ -7,6 +7,9 @@ export const ACCOUNT_NOTICES: Readonly<Record<string, string>> = {
   password: 'Your password was changed. Your other sessions were signed out.',
   session_revoked: 'The session was signed out.',
   avatar: 'Your new avatar was saved.',
+  passkey_added: 'Your passkey was added. You can sign in with it from now on.',
+  passkey_renamed: 'The passkey was renamed.',
+  passkey_removed: 'The passkey was removed. It no longer signs in to this account.',
 };
 
 /** The notice for a `done` code, or undefined for an unknown one. */

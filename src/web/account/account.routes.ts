@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listIdentities } from '../../auth/oauth/identities.store.js';
 import { oauthError } from '../../auth/oauth/oauth.errors.js';
+import { listPasskeys } from '../../auth/passkeys/passkeys.store.js';
 import { clearSessionCookies, cookieNames } from '../../auth/sessions/cookies.js';
 import {
   endSession,
@@ -21,6 +22,7 @@ import { pageError } from '../page-errors.js';
 import { pageSession } from '../page-session.js';
 import { type PageError, sendPage } from '../render.js';
 import { loginUrl } from '../return-to.js';
+import { PASSKEY_PAGE_SCRIPTS } from '../scripts.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
 import { accountNotice } from './account-notices.js';
 import { providerLabel } from './identities.routes.js';
@@ -76,10 +78,12 @@ export function accountPages(deps: WebDeps) {
           undefined,
         );
         const linked = new Set(identities.map((i) => i.provider));
+        const passkeys = await listPasskeys(sessions.db, current.user.id);
         return sendPage(reply, render, 'account', {
           title: 'Your account',
           wide: true,
           signedIn: true,
+          scripts: PASSKEY_PAGE_SCRIPTS,
           error: accountError(request.query.error),
           notice: accountNotice(request.query.done),
           csrf: forms.token(request, reply),
@@ -88,6 +92,12 @@ export function accountPages(deps: WebDeps) {
             label: providerLabel(i.provider),
             email: i.email,
             createdAt: utc(i.created_at),
+          })),
+          passkeys: passkeys.map((p) => ({
+            id: p.id,
+            name: p.name,
+            createdAt: utc(new Date(p.created_at)),
+            lastUsedAt: p.last_used_at === null ? null : utc(new Date(p.last_used_at)),
           })),
           linkable: providers
             .filter((name) => !linked.has(name))

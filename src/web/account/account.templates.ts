@@ -7,6 +7,7 @@ import {
 } from './account-forms.templates.js';
 import { AVATAR_SECTION } from './avatar.templates.js';
 import { MFA_SECTION } from './mfa.templates.js';
+import { PASSKEY_SECTION } from './passkeys.templates.js';
 
 export const ACCOUNT = `<% layout('@layout') %>
 <h2>Profile</h2>
@@ -14,7 +15,7 @@ export const ACCOUNT = `<% layout('@layout') %>
 <dt>Display name</dt><dd id="display-name"><%= it.user.displayName %></dd>
 <dt>Email</dt><dd><%= it.user.email %></dd>
 </dl>
-${PROFILE_FORMS}${AVATAR_SECTION}${MFA_SECTION}<h2>Sign-in providers</h2>
+${PROFILE_FORMS}${AVATAR_SECTION}${MFA_SECTION}${PASSKEY_SECTION}<h2>Sign-in providers</h2>
 <% if (it.identities.length === 0) { %><p>No provider is linked to this account.</p><% } else { %>
 <div class="table-wrap">
 <table>

@@ -105,7 +105,7 @@ describe('two-step verification and the avatar on /account in Chromium', () => {
         await page.goto(`${base}/login`);
         await page.getByLabel('Email').fill(email);
         await page.getByLabel('Password').fill(STRONG_PASSWORD);
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       };
       await signIn();
       await page.waitForURL(`${base}/account`);

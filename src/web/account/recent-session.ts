@@ -21,15 +21,23 @@ export async function recentSession(
     await reply.redirect(loginUrl('/account'), 303);
     return null;
   }
+  if (!(await signedInRecently(sessions, current))) {
+    await reply.redirect('/account?error=reauthentication_required', 303);
+    return null;
+  }
+  return current;
+}
+
+/** Whether this session signed in within the last 5 minutes (the API's recent-login rule). */
+export async function signedInRecently(
+  sessions: SessionDeps,
+  current: PageSession,
+): Promise<boolean> {
   const row = await sessions.db
     .selectFrom('sessions')
     .select('auth_time')
     .where('id', '=', current.sessionId)
     .executeTakeFirst();
   const age = row ? sessions.clock.now() / 1000 - row.auth_time.getTime() / 1000 : Infinity;
-  if (age > RECENT_AUTH_SECONDS) {
-    await reply.redirect('/account?error=reauthentication_required', 303);
-    return null;
-  }
-  return current;
+  return age <= RECENT_AUTH_SECONDS;
 }

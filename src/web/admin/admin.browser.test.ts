@@ -90,7 +90,7 @@ describe('/admin in Chromium', () => {
       await page.waitForURL(`${base}/login?returnTo=%2Fadmin`);
       await page.getByLabel('Email').fill(admin.email);
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Two-step verification');
       await page.getByLabel('Code').fill(freshCode(admin.totpSecret, clock));
       await page.getByRole('button', { name: 'Verify' }).click();

@@ -10,6 +10,10 @@ export const LOGIN = `<% layout('@layout') %>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<div id="passkey-signin" data-return-to="<%= it.returnTo %>" hidden>
+<button type="button" class="secondary">Sign in with a passkey</button>
+<p id="passkey-error" class="error" role="alert" hidden></p>
+</div>
 <% if (it.providers && it.providers.length > 0) { %>
 <ul class="providers" aria-label="Other ways to sign in">
 <% for (const p of it.providers) { %><li><a class="button" href="<%= p.href %>">Sign in with <%= p.label %></a></li><% } %>

@@ -18,7 +18,7 @@ import { exposedError, pageError } from '../page-errors.js';
 import { pageSession } from '../page-session.js';
 import { type PageError, sendPage } from '../render.js';
 import { safeReturnTo } from '../return-to.js';
-import { LOGIN_MFA_SCRIPT } from '../scripts.js';
+import { LOGIN_MFA_SCRIPT, PASSKEY_PAGE_SCRIPTS } from '../scripts.js';
 import { PAGE, type WebDeps } from '../web.deps.js';
 import { LoginForm, LoginMfaForm, LoginQuery } from './forms.schemas.js';
 
@@ -64,6 +64,7 @@ export function loginPages(deps: WebDeps) {
         }
         return sendPage(reply, render, 'login', {
           title: 'Sign in',
+          scripts: PASSKEY_PAGE_SCRIPTS,
           error: redirectedError(request.query.error),
           notice:
             request.query.notice === 'account_deleted'
@@ -108,10 +109,12 @@ export function loginPages(deps: WebDeps) {
             'login',
             {
               title: 'Sign in',
+              scripts: PASSKEY_PAGE_SCRIPTS,
               error: pageError(shown),
               csrf: forms.token(request, reply),
               returnTo,
               email: request.body.email,
+              providers: providerButtons(returnTo),
             },
             shown.status,
           );
