@@ -7,6 +7,7 @@ import {
   requireRole,
   type Verifier,
   type VerifierOptions,
+  type VerifyError,
 } from '@bastion/verify';
 import { bastionAuth, bastionErrors, principalOf } from '@bastion/verify/express';
 import express, { type Express } from 'express';
@@ -17,14 +18,23 @@ export interface Note {
   readonly text: string;
 }
 
+export interface ServerOptions {
+  readonly notes?: ReadonlyMap<string, Note>;
+  /** Where the reason of each refused token goes. */
+  readonly onRefused?: (err: VerifyError) => void;
+}
+
 export function buildServer(
   options: VerifierOptions,
-  notes: ReadonlyMap<string, Note> = new Map(),
+  {
+    notes = new Map(),
+    onRefused = (err) => console.info(`token refused: ${err.code}`),
+  }: ServerOptions = {},
 ): { app: Express; verifier: Verifier } {
   const app = express();
   const verifier = createVerifier(options);
   app.disable('x-powered-by');
-  app.use(bastionAuth(verifier));
+  app.use(bastionAuth(verifier, { onRefused }));
 
   app.get('/me', (req, res) => {
     res.json(principalOf(req));

@@ -3,8 +3,14 @@
  * `GET /notes/:id` is the author's only (another user's note is a 404, like a missing one),
  * `GET /admin/notes` needs the `admin` role, `GET /me` echoes the principal.
  */
-import { createVerifier, ownedOr404, requireRole, type VerifierOptions } from '@bastion/verify';
-import { bastionVerify, principalOf } from '@bastion/verify/fastify';
+import {
+  createVerifier,
+  ownedOr404,
+  requireRole,
+  type VerifierOptions,
+  type VerifyError,
+} from '@bastion/verify';
+import { bastionErrorHandler, bastionVerify, principalOf } from '@bastion/verify/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 export interface Note {
@@ -13,13 +19,20 @@ export interface Note {
   readonly text: string;
 }
 
+export interface ServerOptions {
+  readonly notes?: ReadonlyMap<string, Note>;
+  /** Where the reason of each refused token goes (besides the request log). */
+  readonly onRefused?: (err: VerifyError) => void;
+}
+
 export async function buildServer(
   options: VerifierOptions,
-  notes: ReadonlyMap<string, Note> = new Map(),
+  { notes = new Map(), onRefused }: ServerOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   const verifier = createVerifier(options);
-  await app.register(bastionVerify, { verifier });
+  await app.register(bastionVerify, { verifier, onRefused });
+  app.setErrorHandler(bastionErrorHandler);
 
   app.get('/me', { onRequest: app.bastionAuthenticate }, async (request) => principalOf(request));
 

@@ -3,8 +3,9 @@
  * and the `app.bastionAuthenticate` hook for routes (`{ onRequest: app.bastionAuthenticate }`),
  * or, with `{ global: true }`, authenticates every route of the scope it is registered in. A
  * refused token answers 401 problem+json `unauthorized` (the precise `VerifyError` code goes to the request's
- * log and to `onRefused`); `VerifyError`s thrown by the helpers in a handler keep their status
- * through Fastify's error handler (`statusCode`, `code`).
+ * log and to `onRefused`). `VerifyError`s thrown by the helpers in a handler keep their status
+ * through Fastify's default error handler (`statusCode`, `code`), or answer problem+json with
+ * `app.setErrorHandler(bastionErrorHandler)`.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -33,6 +34,20 @@ export interface BastionVerifyPluginOptions {
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.auth) throw new VerifyError('token_missing');
   return request.auth;
+}
+
+/**
+ * For `app.setErrorHandler`: a `VerifyError` a handler threw (`requireRole`, `ownedOr404`)
+ * becomes its problem+json answer; any other error gets Fastify's default handling.
+ */
+export function bastionErrorHandler(
+  error: unknown,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (!(error instanceof VerifyError)) return reply.send(error);
+  const { status, body, headers } = problemFor(error);
+  return reply.code(status).headers(headers).send(body);
 }
 
 const plugin: FastifyPluginAsync<BastionVerifyPluginOptions> = async (app, options) => {
