@@ -17,10 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/platform/clock.js';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
 import { appRoleGrants } from '../../src/platform/db/grants.js';
+import { mediaOrphanTask } from '../../src/platform/media/media.retention.js';
 import { accountTestEnv, BUILD_TIMEOUT_MS } from '../support/accounts.js';
 import { type Actor, createAdmin } from '../support/actors.js';
 import { createTestApp, type TestContext } from '../support/app.js';
 import { bearer, login, registerAndVerify } from '../support/auth.js';
+import { solidImage } from '../support/images.js';
+import { imageUpload } from '../support/multipart.js';
 import { postgresAdminUrl, type TestDatabase } from '../support/services.js';
 import {
   auditLedger,
@@ -202,6 +205,31 @@ describe.skipIf(!PG_URL)('least-privilege database roles (PostgreSQL)', () => {
     expect(verify.json().entries).toBeGreaterThan(0);
   });
 
+  it('as the app role: an avatar is stored, served and replaced, and the media sweep runs', async () => {
+    const app = (ctx as TestContext).app;
+    const db = (database as TestDatabase).db;
+    const { email, password } = await registerAndVerify(app, smtp);
+    const headers = bearer((await login(app, email, password)).accessToken);
+    const upload = async (width: number): Promise<string> => {
+      const body = imageUpload(await solidImage(width, 4));
+      const res = await app.inject({
+        method: 'PUT',
+        url: '/users/me/avatar',
+        headers: { ...headers, ...body.headers },
+        payload: body.payload,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().avatarUrl;
+    };
+    const first = await upload(4);
+    expect((await app.inject({ url: first })).statusCode).toBe(200);
+    const second = await upload(5);
+    expect((await app.inject({ url: first })).statusCode).toBe(404);
+    expect((await app.inject({ url: second })).statusCode).toBe(200);
+    // Its batches lock rows FOR UPDATE SKIP LOCKED, which needs UPDATE on the table.
+    await expect(mediaOrphanTask().run(db, new Date(), 10)).resolves.toBe(0);
+  });
+
   // Each statement: refused to the app role by privileges (42501, before any trigger runs); the
   // owner (control) is refused by nothing (DDL, rolled back) or only by the append-only trigger.
   const attacks: [string, string, string][] = [
@@ -218,6 +246,15 @@ describe.skipIf(!PG_URL)('least-privilege database roles (PostgreSQL)', () => {
     ['DELETE FROM audit_log', '42501', 'P0001'],
     ['UPDATE ledger_entries SET amount_cents = amount_cents * 2', '42501', 'P0001'],
     ['DELETE FROM ledger_entries', '42501', 'P0001'],
+    // Media are served with their stored type: an HTML row is refused to both (check_violation),
+    // and only the owner may drop the constraint.
+    [
+      'INSERT INTO media (name, content_type, etag, bytes) ' +
+        `VALUES (repeat('a', 43) || '.webp', 'text/html', '"x"', '\\x3c')`,
+      '23514',
+      '23514',
+    ],
+    ['ALTER TABLE media DROP CONSTRAINT media_content_type_check', '42501', 'ok'],
   ];
 
   const rowCounts = () => asClient(ownerUrl, async (c) => (await c.query(COUNTS)).rows[0]);
