@@ -9,7 +9,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream } from 'pino';
-import { openApiSecurity } from './access/openapi-security.js';
+import { openApiGateErrors, openApiSecurity } from './access/openapi-security.js';
 import { installAccessPolicy, markScopePublic } from './access/policy.js';
 import { auditRoutes } from './admin/audit/audit.routes.js';
 import { securityEventRoutes } from './admin/security-events.routes.js';
@@ -47,6 +47,7 @@ import { endUserSessions, type SessionDeps } from './auth/sessions/sessions.serv
 import { AccessTokens } from './auth/tokens/access-tokens.js';
 import { bearerAuthenticator } from './auth/tokens/token-gate.js';
 import type { Config } from './config.js';
+import { openApiComponents } from './openapi-components.js';
 import { type AuditChain, startAuditChain } from './platform/audit/audit.store.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import { deriveKey } from './platform/crypto.js';
@@ -227,7 +228,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // --- monitoring (issue 5): load shedding, GET /metrics, alert webhook, 401/403 bursts ---
   await installMonitoring(app, { config, state: deps.state, pool, events, revocations });
   // --- end monitoring ---
-  await registerOpenApi(app, config.publicUrl, markScopePublic, openApiSecurity);
+  await registerOpenApi(app, config.publicUrl, markScopePublic, {
+    securityOf: openApiSecurity,
+    gateErrorsOf: openApiGateErrors,
+    components: openApiComponents(),
+  });
 
   const sessionDeps: SessionDeps = {
     db: deps.db,

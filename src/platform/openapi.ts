@@ -5,10 +5,25 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+} from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { finishDocument, type RouteFacts, securitySchemes } from './openapi-docs.js';
 
 /** What the document says of a route's callers; the caller's policy decides (see app.ts). */
 export type SecurityOf = (routeConfig: unknown) => Record<string, string[]>[] | undefined;
+
+/** How the caller's policy describes routes in the document (see access/openapi-security.ts). */
+export interface OpenApiAccess {
+  /** The security requirement of a route, from its config. */
+  readonly securityOf: SecurityOf;
+  /** The gate's refusals for a route, as `"<status> <code>"`. */
+  readonly gateErrorsOf: (routeConfig: unknown) => readonly string[];
+  /** Named component schemas: zod schemas with the `id` the document gives them. */
+  readonly components?: z.core.$ZodRegistry<{ id: string }>;
+}
 
 /**
  * A stable operation id from the method and the path, for generated clients:
@@ -29,16 +44,25 @@ export function operationIdOf(method: string, url: string): string {
 
 /**
  * Registers the document and its viewer. `declareAccess` gives their routes an access
- * declaration (the caller passes access's `markScopePublic`), and `securityOf` the security
- * requirement of a route from its config: the platform knows no policy. Every operation gets an
- * `operationId` and, unless its schema says otherwise, the security its access needs.
+ * declaration (the caller passes access's `markScopePublic`), and `access` how a route's config
+ * reads in the document: the platform knows no policy. Every operation gets an `operationId`
+ * and, unless its schema says otherwise, the security its access needs; openapi-docs.ts then
+ * adds summaries, tags, error answers, headers and bodies. The document is built once, on its
+ * first request, and cached by @fastify/swagger.
  */
 export async function registerOpenApi(
   app: FastifyInstance,
   publicUrl: string,
   declareAccess: (scope: FastifyInstance) => void,
-  securityOf: SecurityOf = () => undefined,
+  access: OpenApiAccess = { securityOf: () => undefined, gateErrorsOf: () => [] },
 ): Promise<void> {
+  const registry = access.components;
+  const transformRoute = createJsonSchemaTransform(registry ? { schemaRegistry: registry } : {});
+  const transformDocument = createJsonSchemaTransformObject(
+    registry ? { schemaRegistry: registry } : {},
+  );
+  // What each operation's route says of itself, read while the paths are built.
+  let facts = new Map<string, RouteFacts>();
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -48,20 +72,28 @@ export async function registerOpenApi(
         version: '0.1.0',
       },
       servers: [{ url: publicUrl }],
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
+      components: { securitySchemes },
     },
     transform: (input) => {
-      const out = jsonSchemaTransform(input);
+      const out = transformRoute(input);
       const schema = { ...(out.schema as Record<string, unknown>) };
       const method = [input.route.method].flat()[0] ?? 'GET';
       schema.operationId ??= operationIdOf(method, input.url);
-      schema.security ??= securityOf(input.route.config);
+      const operationId = schema.operationId as string;
+      schema.security ??= access.securityOf(input.route.config);
       if (schema.security === undefined) delete schema.security;
+      const config = input.route.config as { exemptFromRateLimit?: boolean } | undefined;
+      facts.set(operationId, {
+        gateErrors: access.gateErrorsOf(input.route.config),
+        rateLimited: config?.exemptFromRateLimit !== true,
+      });
       return { ...out, schema };
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => {
+      const document = finishDocument(transformDocument(input), facts);
+      facts = new Map();
+      return document;
+    },
   });
 
   await app.register(async (scope) => {
