@@ -107,7 +107,25 @@ async function load(
 const side = (r: Run) => `${fmt(r.rps).padStart(7)} req/s ${r.cpuUs.toFixed(1).padStart(6)} µs`;
 
 async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHandle) {
-  const reqs: ScenarioRequests = (await scenario.setup?.({ bare, bastion })) ?? {};
+  const reqs: ScenarioRequests =
+    (await scenario.setup?.({
+      bare,
+      bastion,
+      start: (name, file, env) => start(name, file, [], env),
+    })) ?? {};
+  try {
+    await measureSides(scenario, reqs, bare, reqs.server ?? bastion);
+  } finally {
+    await reqs.server?.stop();
+  }
+}
+
+async function measureSides(
+  scenario: Scenario,
+  reqs: ScenarioRequests,
+  bare: ServerHandle,
+  bastion: ServerHandle,
+) {
   const barePath = reqs.barePath ?? scenario.barePath;
   const bastionPath = reqs.bastionPath ?? scenario.bastionPath;
   const target = scenario.target === undefined ? TARGET : scenario.target;
@@ -120,7 +138,7 @@ async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHa
   await check(bastion, bastionPath, first(reqs.bastion), scenario.expectStatus);
   console.log(`\n== ${scenario.name}: ${scenario.description}`);
   console.log(
-    `   A = bare Fastify ${barePath}, B = Bastion ${bastionPath}; ` +
+    `   A = bare Fastify ${barePath}, B = ${reqs.server ? reqs.server.name : 'Bastion'} ${bastionPath}; ` +
       'µs = server CPU time per request',
   );
   for (const [server, path, request] of [

@@ -4,6 +4,7 @@
  * return the headers or body each request must carry. The bare side's baseline is the cheapest
  * Fastify route (/health/live), or for me-postgres the same row read with `pg` and nothing else.
  */
+import { BENCH_SERVICE_TOKEN } from './lib/bastion-env.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
 
 /** Cold-token scenario: more distinct tokens than the verified-token cache holds (10,000). */
@@ -90,6 +91,27 @@ export const scenarios: readonly Scenario[] = [
       const { tokens } = await mint(ctx, COLD_TOKENS);
       const rotate = { header: 'authorization', values: tokens.map((t) => `Bearer ${t}`) };
       return { bastion: { rotate }, bare: { rotate } };
+    },
+  },
+  {
+    name: 'verify-kit',
+    description:
+      'GET /kit on a separate Fastify service guarded by @bastion/verify (issue 18), one access ' +
+      'token: verified-token cache hit + in-memory revocation-set check, the feed followed over ' +
+      'SSE; no call to Bastion per request (bench/servers/verify-kit.ts)',
+    bastionPath: '/kit',
+    barePath: '/health/live',
+    target: null,
+    optional: true,
+    async setup(ctx) {
+      if (!ctx.start) throw new Error('verify-kit runs under `npm run bench`, not --profile');
+      const { tokens } = await mint(ctx, 1);
+      const server = await ctx.start('verify-kit', 'verify-kit.ts', {
+        BENCH_BASTION_ORIGIN: ctx.bastion.origin,
+        BENCH_SERVICE_TOKEN,
+      });
+      const headers = bearer(tokens[0] as string);
+      return { server, bastion: { headers }, bare: { headers } };
     },
   },
   {

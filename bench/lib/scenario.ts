@@ -5,6 +5,12 @@ import type { ServerHandle } from './server.js';
 export interface ScenarioContext {
   readonly bastion: ServerHandle;
   readonly bare: ServerHandle;
+  /** Starts another bench/servers entry, placed like the other two (the runner's, not --profile). */
+  readonly start?: (
+    name: string,
+    file: string,
+    env: Record<string, string>,
+  ) => Promise<ServerHandle>;
 }
 
 /** How each side's requests look, when not a plain GET (e.g. a bearer token for Bastion). */
@@ -14,6 +20,8 @@ export interface ScenarioRequests {
   /** Paths known only after setup (e.g. the id of a user it created); else the scenario's. */
   readonly bastionPath?: string;
   readonly barePath?: string;
+  /** Measure this server (started by the setup) as side B instead of Bastion; stopped after. */
+  readonly server?: ServerHandle;
 }
 
 export interface Scenario {
