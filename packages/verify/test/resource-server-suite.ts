@@ -4,9 +4,9 @@
  * wrong-audience, wrong-type and expired ones; keep accepting across a key rotation; and refuse a
  * logged-out session within 1 s without a call to Bastion per request.
  */
-import { createHmac, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import type { Principal, VerifierOptions, VerifyError } from '@bastion/verify';
-import { decodeProtectedHeader, exportJWK, importJWK, type JWK, SignJWT } from 'jose';
+import { decodeProtectedHeader, exportJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STRONG_PASSWORD } from '../../../test/support/auth.js';
 import { startMfaLogin } from '../../../test/support/mfa.js';
@@ -146,8 +146,10 @@ export function resourceServerSuite(
       const { header, payload } = splitJwt(reader.accessToken);
       const [jwk] = (await publishedKeys()).filter((k) => k.kid === header.kid);
       if (!jwk) throw new Error('the token’s key is published');
-      const publicKey = (await importJWK(jwk, jwk.alg)) as CryptoKey;
-      const pem = KeyObject.from(publicKey).export({ type: 'spki', format: 'pem' });
+      const pem = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({
+        type: 'spki',
+        format: 'pem',
+      });
       for (const secret of [pem, JSON.stringify(jwk), Buffer.from(jwk.x as string, 'base64url')]) {
         const signingInput = `${segment({ alg: 'HS256', typ: 'at+jwt', kid: header.kid })}.${segment(payload)}`;
         const mac = createHmac('sha256', secret).update(signingInput).digest('base64url');
