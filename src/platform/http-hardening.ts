@@ -7,6 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { platformError } from './errors.js';
 
+/** The health probes served over plain HTTP in production too. */
+const PROBES = new Set(['/health/live', '/health/ready']);
+
 export async function installHttpHardening(app: FastifyInstance, config: Config): Promise<void> {
   // JSON in: Fastify's default text/plain parser would hand routes a string (a 400 at best)
   // where a wrong content type must be 415. A scope that needs another type adds its parser.
@@ -28,7 +31,12 @@ export async function installHttpHardening(app: FastifyInstance, config: Config)
     // Behind TRUST_PROXY the proxy tells us the scheme; a plain-HTTP request is never served.
     app.addHook('onRequest', async (request, reply) => {
       if (request.protocol === 'https') return;
-      if (request.method === 'GET' || request.method === 'HEAD') {
+      const read = request.method === 'GET' || request.method === 'HEAD';
+      // Orchestrator probes (Docker HEALTHCHECK, Kubernetes, the proxy's health checks) dial the
+      // instance over plain HTTP and must not be sent elsewhere; the answers carry nothing
+      // personal. Only the exact paths, no query: anything else is redirected as before.
+      if (read && PROBES.has(request.url)) return;
+      if (read) {
         // Appended, not resolved: `new URL('//evil.example/', base)` takes the host from the path.
         const path = request.url.startsWith('/') ? request.url : '/';
         return reply.redirect(new URL(`${config.publicUrl}${path}`).toString(), 308);

@@ -37,13 +37,13 @@ const request = (
 
 describe('attack: plain HTTP in production', () => {
   it('a GET over plain HTTP is redirected (308) to the https public URL', async () => {
-    const res = await request('GET', '/health/live?x=1', 'http');
+    const res = await request('GET', '/.well-known/jwks.json?x=1', 'http');
     expect(res.statusCode).toBe(308);
-    expect(res.headers.location).toBe('https://bastion.example/health/live?x=1');
+    expect(res.headers.location).toBe('https://bastion.example/.well-known/jwks.json?x=1');
   });
 
   it('a HEAD over plain HTTP is redirected too', async () => {
-    expect((await request('HEAD', '/health/live', 'http')).statusCode).toBe(308);
+    expect((await request('HEAD', '/.well-known/jwks.json', 'http')).statusCode).toBe(308);
   });
 
   it('a POST over plain HTTP is refused with https_required, never served', async () => {
@@ -53,12 +53,14 @@ describe('attack: plain HTTP in production', () => {
   });
 
   it('a request with no forwarded scheme at all is treated as plain HTTP', async () => {
-    expect((await request('GET', '/health/live', undefined)).statusCode).toBe(308);
+    expect((await request('GET', '/.well-known/jwks.json', undefined)).statusCode).toBe(308);
     expect((await request('POST', '/health/live', undefined)).json().code).toBe('https_required');
   });
 
   it('X-Forwarded-Proto: https from an untrusted address is not believed', async () => {
-    expect((await request('GET', '/health/live', 'https', STRANGER)).statusCode).toBe(308);
+    expect((await request('GET', '/.well-known/jwks.json', 'https', STRANGER)).statusCode).toBe(
+      308,
+    );
     const post = await request('POST', '/health/live', 'https', STRANGER);
     expect(post.statusCode).toBe(403);
     expect(post.json().code).toBe('https_required');
@@ -73,6 +75,34 @@ describe('attack: plain HTTP in production', () => {
       expect(res.statusCode).toBe(308);
       expect(new URL(String(res.headers.location)).host).toBe('bastion.example');
     }
+  });
+});
+
+describe('health probes over plain HTTP (Docker HEALTHCHECK, Kubernetes, the proxy)', () => {
+  it('GET and HEAD of exactly /health/live and /health/ready are answered, not redirected', async () => {
+    const live = await request('GET', '/health/live', undefined, STRANGER);
+    expect(live.statusCode).toBe(200);
+    expect(live.json()).toEqual({ status: 'ok' });
+    expect((await request('HEAD', '/health/live', 'http')).statusCode).toBe(200);
+    const ready = await request('GET', '/health/ready', undefined);
+    expect([200, 503]).toContain(ready.statusCode);
+    expect(ready.headers.location).toBeUndefined();
+  });
+
+  it('nothing else rides on the exemption: a query, another path, a POST', async () => {
+    for (const url of [
+      '/health/live?x=1',
+      '/health/live/',
+      '/health/live/../../login',
+      '/health/livez',
+      '/health',
+    ]) {
+      const res = await request('GET', url, 'http');
+      expect(res.statusCode, url).toBe(308);
+    }
+    const post = await request('POST', '/health/ready', 'http');
+    expect(post.statusCode).toBe(403);
+    expect(post.json().code).toBe('https_required');
   });
 });
 
