@@ -25,7 +25,7 @@ export const PASSKEY_SECTION = `<h2>Passkeys</h2>
 <input id="passkey-new-name" name="name" type="text" maxlength="64" aria-describedby="passkey-add-help">
 <p id="passkey-add-help">Needs a sign-in within the last 5 minutes. Your browser asks for your screen lock or security key.</p>
 <button type="submit">Add a passkey</button>
-<p id="passkey-add-error" class="error" role="alert" hidden></p>
+<p id="passkey-add-error" class="error" aria-live="assertive" hidden></p>
 </form>
 <p data-passkey-fallback>Adding a passkey needs JavaScript and a browser that supports passkeys.</p>
 `;

@@ -12,7 +12,7 @@ export const LOGIN = `<% layout('@layout') %>
 </form>
 <div id="passkey-signin" data-return-to="<%= it.returnTo %>" hidden>
 <button type="button" class="secondary">Sign in with a passkey</button>
-<p id="passkey-error" class="error" role="alert" hidden></p>
+<p id="passkey-error" class="error" aria-live="assertive" hidden></p>
 </div>
 <% if (it.providers && it.providers.length > 0) { %>
 <ul class="providers" aria-label="Other ways to sign in">
