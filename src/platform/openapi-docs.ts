@@ -390,7 +390,11 @@ export const operationDocs: Readonly<Record<string, OperationDoc>> = {
     ],
   },
   // --- users ---
-  getUsersById: { summary: 'A user (full view for self and admins)', tag: 'users' },
+  getUsersById: {
+    summary: 'A user (full view for self and admins)',
+    tag: 'users',
+    errors: ['404 not_found'],
+  },
   putUsersMeAvatar: {
     summary: 'Upload own avatar',
     tag: 'users',

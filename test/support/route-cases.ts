@@ -52,6 +52,13 @@ export const CASES: Record<string, Case> = {
   'GET /health/ready': { expect: ANY },
   'GET /.well-known/jwks.json': { expect: ANY },
   'GET /.well-known/openid-configuration': { expect: ANY },
+  // Described by hand in the document (issue 18): without METRICS_TOKEN the scrape is absent (404);
+  // a stored image is public, an unknown name 404 for everyone.
+  'GET /metrics': { expect: [404, 404, 404, 404, 404] },
+  'GET /media/{name}': {
+    expect: [404, 404, 404, 404, 404],
+    build: () => ({ url: '/media/0000000000000000.webp' }),
+  },
   // The revocation feed (issue 18) takes a SERVICE_TOKENS bearer only: no user token opens it.
   'GET /auth/revocations': { expect: [401, 401, 401, 401, 401] },
 
