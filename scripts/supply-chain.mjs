@@ -27,12 +27,17 @@ export function licenseAllowed(expression) {
     .some((alt) => alt.split(/\s+AND\s+/).every((id) => LICENSE_ALLOWLIST.has(id.trim())));
 }
 
+/** A workspace folder (packages/*, examples/*): the project's own source, nothing downloaded. */
+function isWorkspace(path) {
+  return !path.startsWith('node_modules/') && !path.includes('/node_modules/');
+}
+
 /**
  * Violations of the lockfile policy: every package comes from the one registry the project uses
  * (no git, file, link-outside or plain-http sources; no `resolved` host other than the registry's
- * tarball form) with a sha512 integrity hash. Optional packages for other platforms that the lock
- * lists without a hash are tolerated (npm fills them in where they install) but never for a
- * package this machine installed.
+ * tarball form) with a sha512 integrity hash; the workspaces' own folders are exempt. Optional
+ * packages for other platforms that the lock lists without a hash are tolerated (npm fills them
+ * in where they install) but never for a package this machine installed.
  */
 export function lockfileViolations(lock, isInstalled = () => true) {
   const problems = [];
@@ -40,6 +45,7 @@ export function lockfileViolations(lock, isInstalled = () => true) {
   const hosts = new Set();
   for (const [path, entry] of Object.entries(lock.packages ?? {})) {
     if (path === '') continue;
+    if (isWorkspace(path)) continue;
     if (entry.link) {
       if (String(entry.resolved ?? '').startsWith('..'))
         problems.push(`${path}: links outside the tree`);
@@ -66,7 +72,7 @@ export function lockfileViolations(lock, isInstalled = () => true) {
 export function licenseViolations(lock, isInstalled = () => true) {
   const problems = [];
   for (const [path, entry] of Object.entries(lock.packages ?? {})) {
-    if (path === '' || entry.link || entry.dev) continue;
+    if (path === '' || entry.link || entry.dev || isWorkspace(path)) continue;
     if (entry.license === undefined) {
       // Other platforms' binaries are listed without metadata; they are checked where installed.
       if (entry.optional && (entry.os || entry.cpu) && !isInstalled(path)) continue;

@@ -66,6 +66,28 @@ describe('supply-chain gate: lockfile policy', () => {
     ]);
   });
 
+  it('exempts the workspaces’ own folders, not a hashless package under node_modules', () => {
+    const problems = lockfileViolations(
+      lock({
+        'packages/verify': { version: '0.1.0', license: 'Apache-2.0' },
+        'node_modules/@bastion/verify': { resolved: 'packages/verify', link: true },
+        'node_modules/x': { version: '1.0.0', license: 'MIT' },
+        'packages/verify/node_modules/y': { version: '1.0.0', license: 'MIT' },
+      }),
+    );
+    expect(problems).toEqual([
+      'node_modules/x: no integrity hash',
+      'packages/verify/node_modules/y: no integrity hash',
+    ]);
+    const licences = licenseViolations(
+      lock({
+        'examples/notes': { version: '0.0.0' },
+        'examples/notes/node_modules/z': { ...ok, license: undefined },
+      }),
+    );
+    expect(licences).toEqual(['examples/notes/node_modules/z: no licence declared']);
+  });
+
   it('tolerates a hashless optional binary for another platform, not an installed one', () => {
     const entries = lock({
       'node_modules/x-darwin': { version: '1.0.0', optional: true, os: ['darwin'] },
