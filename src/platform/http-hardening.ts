@@ -7,6 +7,20 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { platformError } from './errors.js';
 
+/**
+ * Response headers a client on a CORS origin needs to read (issue 18): where a created resource
+ * lives, when to retry (429, 503), the IETF rate-limit fields, and whether an order answer was an
+ * idempotent replay.
+ */
+export const EXPOSED_HEADERS = [
+  'Location',
+  'Retry-After',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'Idempotent-Replayed',
+];
+
 /** The health probes served over plain HTTP in production too. */
 const PROBES = new Set(['/health/live', '/health/ready']);
 
@@ -23,6 +37,8 @@ export async function installHttpHardening(app: FastifyInstance, config: Config)
       credentials: true,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'x-csrf-token', 'idempotency-key'],
+      // What a page on another origin may read of an answer besides the CORS-safelisted ones.
+      exposedHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
   }
