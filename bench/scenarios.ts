@@ -115,6 +115,22 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    name: 'me-embedded',
+    description:
+      'GET /auth/me with a bearer (warm token) on the embedded default (PGlite in its worker ' +
+      'thread, issue 20): compare its req/s and p99 with me-postgres in the same run; the bare ' +
+      'side is the /health/live floor',
+    bastionPath: '/auth/me',
+    barePath: '/health/live',
+    target: null,
+    optional: true,
+    async setup(ctx) {
+      const { tokens } = await mint(ctx, 1);
+      const headers = bearer(tokens[0] as string);
+      return { bastion: { headers }, bare: { headers } };
+    },
+  },
+  {
     name: 'me-postgres',
     description:
       'GET /auth/me with a bearer (warm token) on PostgreSQL: token gate, one user row by id ' +
