@@ -10,17 +10,18 @@
 import type { FastifyReply, FastifyRequest, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../src/platform/clock.js';
-import type { Actor } from './support/actors.js';
+import { type Actor, createAdmin } from './support/actors.js';
 import { createTestApp, type TestContext } from './support/app.js';
 import { cookieHeader } from './support/auth.js';
 import { solidImage } from './support/images.js';
-import { SETUP_TIMEOUT_MS } from './support/mfa.js';
+import { freshCode, SETUP_TIMEOUT_MS } from './support/mfa.js';
 import { imageUpload } from './support/multipart.js';
 import { CASES, type Case } from './support/route-cases.js';
 import { deliver, paymentEvent, WEBHOOK_SECRET } from './support/shop.js';
 import { CALLERS, type Caller, World } from './support/world.js';
 
 const METRICS_TOKEN = 'walk-metrics-token-0123456789';
+const SERVICE_TOKEN = 'walk-service-token-0123456789abcdef';
 
 interface Answer {
   readonly method: string;
@@ -60,7 +61,7 @@ async function record(request: FastifyRequest, reply: FastifyReply, payload: unk
 
 beforeAll(async () => {
   ctx = await createTestApp({
-    env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, METRICS_TOKEN },
+    env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, METRICS_TOKEN, SERVICE_TOKENS: SERVICE_TOKEN },
     deps: { clock },
     beforeReady: (app) => {
       app.addHook('onSend', record);
@@ -181,7 +182,11 @@ describe('the OpenAPI document is what the app answers', () => {
     const pairs = new Set(judged.map((a) => `${a.method} ${a.route} ${a.status} ${a.code}`));
     console.info(
       `openapi walk: ${judged.length} answers, ${pairs.size} distinct (operation, status, code), ` +
-        `${succeeded.size}/${operations().length} operations answered a success`,
+        `${succeeded.size}/${operations().length} operations answered a success; refusals only: ` +
+        operations()
+          .map((o) => `${o.method} ${o.path}`)
+          .filter((k) => !succeeded.has(k))
+          .join(', '),
     );
   }, 600_000);
 
@@ -221,6 +226,24 @@ async function flowsAGenericRequestCannotReach(): Promise<void> {
     url: '/auth/logout',
     headers: { cookie: next, 'x-csrf-token': nextCsrf },
   });
+  // An account with TOTP: regenerate its recovery codes, then turn MFA off.
+  const admin = await createAdmin(app, ctx.database.db, clock);
+  await app.inject({
+    method: 'POST',
+    url: '/auth/mfa/recovery-codes',
+    headers: admin.headers,
+    payload: { code: freshCode(admin.totpSecret, clock) },
+  });
+  await app.inject({
+    method: 'DELETE',
+    url: '/auth/mfa/totp',
+    headers: admin.headers,
+    payload: { code: freshCode(admin.totpSecret, clock) },
+  });
+  // The revocation feed with a service token: a page, and a cursor that is not one.
+  const service = { authorization: `Bearer ${SERVICE_TOKEN}` };
+  await app.inject({ url: '/auth/revocations', headers: service });
+  await app.inject({ url: '/auth/revocations?since=not-a-cursor', headers: service });
   // Metrics: no token, a wrong one, the right one.
   await app.inject({ url: '/metrics' });
   await app.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong-token-1234567' } });
@@ -244,8 +267,8 @@ async function flowsAGenericRequestCannotReach(): Promise<void> {
     headers: { ...uploader.headers, ...notImage.headers },
     payload: notImage.payload,
   });
-  // A signed payment webhook, and the same event with a bad signature.
+  // A signed payment webhook (at the app's clock, which enrolments moved), and a bad signature.
   const event = paymentEvent(uploader.userId, 500);
-  await deliver(app, event);
+  await deliver(app, event, { timestamp: Math.floor(clock.now() / 1000) });
   await deliver(app, event, { signature: 't=1,v1=00' });
 }
