@@ -175,7 +175,7 @@ async function measureSides(
   const cpuRatio = median(runs.B.map((b, i) => (runs.A[i] as Run).cpuUs / b.cpuUs));
   console.log(
     `   median:   A ${side(med('A'))}   B ${side(med('B'))}   B/A ${pct(ratio)}   CPU A/B ${pct(cpuRatio)}\n` +
-      `   => Bastion at ${pct(ratio)} of bare Fastify's requests/s (median of per-round ratios); ` +
+      `   => ${reqs.server ? reqs.server.name : 'Bastion'} at ${pct(ratio)} of bare Fastify's requests/s (median of per-round ratios); ` +
       (target === null
         ? `no target (${load1()})`
         : `target >= ${pct(target)}: ${ratio >= target ? 'met' : 'NOT met'} (${load1()})`),
