@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { randomToken } from '../crypto.js';
 import type { Db } from '../db/database.js';
 import './media.tables.js';
@@ -54,10 +55,14 @@ export function mediaNameOf(path: string | null): string | undefined {
   return MEDIA_NAME.test(name) ? name : undefined;
 }
 
-/** pg returns bytea as a Buffer, PGlite as a Uint8Array: a Buffer view, never a copy. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-}
+/**
+ * Bytes cross the driver as base64 text, in both directions: PGlite parses a bytea result one
+ * byte at a time in JavaScript (40 ms for a 160 KB image, 10 ms as base64) and binds a Buffer
+ * parameter 4× slower than a string; for pg, base64 is a third shorter on the wire than bytea's
+ * hex text. One code path for both drivers.
+ */
+const toBytea = (bytes: Buffer) => sql<Buffer>`decode(${bytes.toString('base64')}, 'base64')`;
+const BYTES_BASE64 = sql<string>`encode(bytes, 'base64')`.as('base64');
 
 export function createMediaStore(db: Db): MediaStore {
   return {
@@ -66,7 +71,7 @@ export function createMediaStore(db: Db): MediaStore {
       // A plain INSERT: a collision of 256 random bits would be a bug, and the primary key says so.
       await trx
         .insertInto('media')
-        .values({ name, content_type: WEBP, etag: mediaEtag(webp), bytes: webp })
+        .values({ name, content_type: WEBP, etag: mediaEtag(webp), bytes: toBytea(webp) })
         .execute();
       return `${MEDIA_PREFIX}${name}`;
     },
@@ -83,10 +88,16 @@ export function createMediaStore(db: Db): MediaStore {
       if (!MEDIA_NAME.test(name)) return undefined;
       const row = await db
         .selectFrom('media')
-        .select(['content_type', 'etag', 'bytes'])
+        .select(['content_type', 'etag', BYTES_BASE64])
         .where('name', '=', name)
         .executeTakeFirst();
-      return row && { contentType: row.content_type, etag: row.etag, bytes: asBuffer(row.bytes) };
+      if (!row) return undefined;
+      // encode() breaks lines every 76 characters; Node's base64 decoder skips them.
+      return {
+        contentType: row.content_type,
+        etag: row.etag,
+        bytes: Buffer.from(row.base64, 'base64'),
+      };
     },
     async remove(path, trx = db) {
       const name = mediaNameOf(path);
@@ -118,7 +129,7 @@ export async function importFileMedia(db: Db, dataDir: string): Promise<number> 
     if (!bytes) continue;
     await db
       .insertInto('media')
-      .values({ name, content_type: WEBP, etag: mediaEtag(bytes), bytes })
+      .values({ name, content_type: WEBP, etag: mediaEtag(bytes), bytes: toBytea(bytes) })
       .onConflict((c) => c.column('name').doNothing())
       .execute();
     await unlink(file).catch(() => {});

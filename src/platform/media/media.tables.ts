@@ -13,7 +13,7 @@ export interface MediaTable {
   content_type: string;
   /** `"<base64url SHA-256 of bytes>"`, quoted as an HTTP entity tag. */
   etag: string;
-  /** pg reads bytea as a Buffer, PGlite as a Uint8Array. */
+  /** Read and written as base64 text by the store (media.store.ts says why). */
   bytes: ColumnType<Uint8Array, Buffer, never>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
