@@ -53,7 +53,7 @@ async function call(method: string, path: string, c: Case, caller: Caller): Prom
 
 /** The hosted pages (issue 15): public routes that check the page session themselves. */
 const HOSTED_PAGES =
-  '^/(login|register|verify-email|forgot-password|reset-password|secure-account|confirm-email|revert-email|accept-invite|account|account/identities/link|account/identities/:id/unlink|account/profile|account/email|account/password|account/sessions/:id/revoke|account/logout-all|account/delete|account/mfa/(setup|confirm|recovery-codes|disable)|account/avatar|logout|auth/login/mfa/page|admin|admin/accounts/:id/(lock|unlock|roles|logout-all|require-password-reset|reset-mfa|resend-verification|delete)|admin/audit-log|admin/audit-log/verify|admin/security-log|assets/bastion\\.css|assets/login-mfa\\.js)$';
+  '^/(login|register|verify-email|forgot-password|reset-password|secure-account|confirm-email|revert-email|accept-invite|account|account/identities/link|account/identities/:id/unlink|account/profile|account/email|account/password|account/sessions/:id/revoke|account/logout-all|account/delete|account/mfa/(setup|confirm|recovery-codes|disable)|account/avatar|account/passkeys|account/passkeys/options|account/passkeys/:id/(rename|remove)|logout|auth/login/mfa/page|admin|admin/accounts/:id/(lock|unlock|roles|logout-all|require-password-reset|reset-mfa|resend-verification|delete)|admin/audit-log|admin/audit-log/verify|admin/security-log|assets/bastion\\.css|assets/(login-mfa|webauthn|passkeys)\\.js)$';
 
 describe('authorization matrix', () => {
   it('every operation in the OpenAPI document has a reviewed row', () => {
