@@ -290,46 +290,56 @@ describe('retention', () => {
     await database?.close();
   });
 
-  it('prunes delivered events after RETENTION_SECURITY_EVENTS_DAYS; an owed one stays while a webhook is set', async () => {
-    database = await openTestDatabase();
-    const db = database.db;
-    const periods = {
-      sessionsDays: 30,
-      oneTimeTokensDays: 7,
-      idempotencyHours: 24,
-      securityEventsDays: 90,
-    };
-    const ids = await emitMany(db, 3);
-    const [oldDelivered, recentDelivered, oldOwed] = ids as [string, string, string];
-    const now = Date.now();
-    const old = new Date(now - 91 * 86_400_000);
-    await db
-      .updateTable('lifecycle_events')
-      .set({ delivered_at: old })
-      .where('id', '=', oldDelivered)
-      .execute();
-    await db
-      .updateTable('lifecycle_events')
-      .set({ delivered_at: new Date(now - 89 * 86_400_000) })
-      .where('id', '=', recentDelivered)
-      .execute();
-    // Owed for 91 days (`at` cannot be updated through the row type: raw SQL).
-    await db
-      .updateTable('lifecycle_events')
-      .set({ next_attempt_at: old })
-      .where('id', '=', oldOwed)
-      .execute();
-    await sqlSetAt(db, oldOwed, old);
+  it(
+    'prunes delivered events after RETENTION_SECURITY_EVENTS_DAYS; an owed one stays while a webhook is set',
+    async () => {
+      database = await openTestDatabase();
+      const db = database.db;
+      const periods = {
+        sessionsDays: 30,
+        oneTimeTokensDays: 7,
+        idempotencyHours: 24,
+        securityEventsDays: 90,
+      };
+      const ids = await emitMany(db, 3);
+      const [oldDelivered, recentDelivered, oldOwed] = ids as [string, string, string];
+      const now = Date.now();
+      const old = new Date(now - 91 * 86_400_000);
+      await db
+        .updateTable('lifecycle_events')
+        .set({ delivered_at: old })
+        .where('id', '=', oldDelivered)
+        .execute();
+      await db
+        .updateTable('lifecycle_events')
+        .set({ delivered_at: new Date(now - 89 * 86_400_000) })
+        .where('id', '=', recentDelivered)
+        .execute();
+      // Owed for 91 days (`at` cannot be updated through the row type: raw SQL).
+      await db
+        .updateTable('lifecycle_events')
+        .set({ next_attempt_at: old })
+        .where('id', '=', oldOwed)
+        .execute();
+      await sqlSetAt(db, oldOwed, old);
 
-    const limits = { batchSize: 100, batches: 2 };
-    await pruneOnce(db, retentionTasks(periods, { lifecycleWebhook: true }), new Date(now), limits);
-    const left = (await outbox(db, ids)).map((r) => r.id).sort();
-    expect(left).toEqual([recentDelivered, oldOwed].sort());
+      const limits = { batchSize: 100, batches: 2 };
+      await pruneOnce(
+        db,
+        retentionTasks(periods, { lifecycleWebhook: true }),
+        new Date(now),
+        limits,
+      );
+      const left = (await outbox(db, ids)).map((r) => r.id).sort();
+      expect(left).toEqual([recentDelivered, oldOwed].sort());
 
-    // No webhook configured: nothing will ever take it; it goes after the same days.
-    await pruneOnce(db, retentionTasks(periods), new Date(now), limits);
-    expect((await outbox(db, ids)).map((r) => r.id)).toEqual([recentDelivered]);
-  });
+      // No webhook configured: nothing will ever take it; it goes after the same days.
+      await pruneOnce(db, retentionTasks(periods), new Date(now), limits);
+      expect((await outbox(db, ids)).map((r) => r.id)).toEqual([recentDelivered]);
+      // It opens and migrates its own database, which takes as long as building an app.
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });
 
 async function sqlSetAt(db: Db, id: string, at: Date): Promise<void> {
