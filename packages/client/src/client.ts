@@ -130,7 +130,7 @@ export interface BastionClient {
 const STORAGE_KEY = 'bastion.csrf';
 const CSRF_COOKIES = ['__Host-bastion_csrf', 'bastion_csrf'];
 /** How long a tab that waited for another tab's refresh waits for its token to arrive. */
-const HANDOVER_WAIT_MS = 1000;
+const HANDOVER_WAIT_MS = 2000;
 
 type Globals = {
   document?: { cookie?: string };
