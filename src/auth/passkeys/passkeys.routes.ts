@@ -5,10 +5,6 @@
  * signature counter must move forward. A passkey sign-in is a phishing-resistant second factor,
  * so its session counts as an MFA session.
  */
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-} from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
@@ -47,6 +43,7 @@ import {
   recordPasskeyUse,
   renamePasskey,
 } from './passkeys.store.js';
+import { webauthn } from './webauthn.js';
 
 export { type PasskeyDeps, relyingParty } from './passkeys.service.js';
 
@@ -188,6 +185,7 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         },
       },
       async (_request, reply) => {
+        const { generateAuthenticationOptions } = await webauthn();
         const options = await generateAuthenticationOptions({
           rpID: rp.id,
           userVerification: 'required',
@@ -248,6 +246,7 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         const handleMatches =
           handle === undefined || Buffer.from(handle, 'base64url').toString('utf8') === user.id;
         if (handleMatches) {
+          const { verifyAuthenticationResponse } = await webauthn();
           const verified = await verifyAuthenticationResponse({
             // biome-ignore lint/suspicious/noExplicitAny: validated by the route schema
             response: response as any,

@@ -3,7 +3,7 @@
  * page (the page session): the registration options and their verification, removal (never the
  * last way in), each with its audit entry, lifecycle event and mail to the owner.
  */
-import { generateRegistrationOptions, verifyRegistrationResponse } from '@simplewebauthn/server';
+import type { VerifiedRegistrationResponse } from '@simplewebauthn/server';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Config } from '../../config.js';
@@ -25,6 +25,7 @@ import {
 import { passkeyError } from './passkeys.errors.js';
 import type { RegisterVerifyBody } from './passkeys.schemas.js';
 import { countPasskeys, insertPasskey, listPasskeys, type Passkey } from './passkeys.store.js';
+import { webauthn } from './webauthn.js';
 
 export interface PasskeyDeps {
   readonly config: Pick<Config, 'publicUrl' | 'appName'>;
@@ -90,6 +91,7 @@ export function passkeyService(deps: PasskeyDeps) {
     /** Options for `navigator.credentials.create`; the challenge is remembered for this account. */
     async registrationOptions(user: User) {
       const existing = await listPasskeys(db, user.id);
+      const { generateRegistrationOptions } = await webauthn();
       const options = await generateRegistrationOptions({
         rpName: rp.name,
         rpID: rp.id,
@@ -119,8 +121,9 @@ export function passkeyService(deps: PasskeyDeps) {
       if (!(await takeRegistration(deps.state, user.id, challenge))) {
         throw passkeyError('passkey_challenge_invalid');
       }
-      let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo'];
+      let info: VerifiedRegistrationResponse['registrationInfo'];
       try {
+        const { verifyRegistrationResponse } = await webauthn();
         const verified = await verifyRegistrationResponse({
           // biome-ignore lint/suspicious/noExplicitAny: validated by the route schema
           response: response as any,

@@ -3,9 +3,8 @@
  * window counted in code points, no personal information, not a common or breached password,
  * and a zxcvbn-ts score of at least 3. A rejection names the rule and says how to fix it.
  */
-import { type FeedbackType, ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
-import * as zxcvbnEn from '@zxcvbn-ts/language-en';
+import { createRequire } from 'node:module';
+import type { FeedbackType, ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { type Blocklist, loadBlocklist } from './blocklist.js';
 
 export type WeakPasswordRule =
@@ -107,7 +106,34 @@ function zxcvbnSuggestions(feedback: FeedbackType): string[] {
   return out;
 }
 
-/** Builds the policy once at boot: the dictionaries, the zxcvbn instance and the blocklist. */
+/**
+ * The common-password set and one configured zxcvbn instance (no global zxcvbn options). The
+ * packages are CommonJS and loaded synchronously, so `check` stays synchronous.
+ */
+function buildDictionaries() {
+  const require = createRequire(import.meta.url);
+  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const zxcvbnCommon =
+    require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  const zxcvbnEn = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
+  const common = new Set(
+    zxcvbnCommon.dictionary['passwords-common'].map((p) => normalizePassword(p).toLowerCase()),
+  );
+  const zxcvbn = new Factory({
+    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
+    graphs: zxcvbnCommon.adjacencyGraphs,
+    translations: zxcvbnEn.translations,
+    l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
+    // Truncation is ours (by code points); this only has to let the prefix through whole.
+    maxLength: SCORED_CODE_POINTS * 2,
+  });
+  return { common, zxcvbn };
+}
+
+/**
+ * Builds the policy: the blocklist at once, the dictionaries and the zxcvbn instance on the first
+ * check that reaches them.
+ */
 export async function createPasswordPolicy(options: {
   minLength: number;
   blocklistFile?: string | undefined;
@@ -119,18 +145,13 @@ export async function createPasswordPolicy(options: {
   const blocklist: Blocklist | undefined = options.blocklistFile
     ? await loadBlocklist(options.blocklistFile)
     : undefined;
-  const common = new Set(
-    zxcvbnCommon.dictionary['passwords-common'].map((p) => normalizePassword(p).toLowerCase()),
-  );
-  // One configured instance per policy, no global zxcvbn options.
-  const zxcvbn = new ZxcvbnFactory({
-    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
-    graphs: zxcvbnCommon.adjacencyGraphs,
-    translations: zxcvbnEn.translations,
-    l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
-    // Truncation is ours (by code points); this only has to let the prefix through whole.
-    maxLength: SCORED_CODE_POINTS * 2,
-  });
+  // Built on the first check that needs them, not at boot (issue 17): ~24 MB of V8 heap and
+  // ~1 s of start on a loaded host that most instances' traffic (logins, token checks) never uses.
+  let dictionaries: { common: Set<string>; zxcvbn: ZxcvbnFactory } | undefined;
+  const loadDictionaries = () => {
+    dictionaries ??= buildDictionaries();
+    return dictionaries;
+  };
 
   const reject = (rule: WeakPasswordRule, suggestions: string[]): PasswordVerdict => ({
     ok: false,
@@ -158,6 +179,7 @@ export async function createPasswordPolicy(options: {
           PASSPHRASE_TIP,
         ]);
 
+      const { common, zxcvbn } = loadDictionaries();
       if (common.has(lower) || blocklist?.has(password))
         return reject('breached', [
           'This password is in a list of common or leaked passwords; choose a different one.',

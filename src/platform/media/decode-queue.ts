@@ -4,8 +4,25 @@
  * At most `concurrency` decodes run at once and `queue` wait; beyond that an upload is refused at
  * once with 503 `overloaded` and `Retry-After`, like a password hash (the same bounded pool).
  */
-import sharp from 'sharp';
 import { createHashPool } from '../hash-pool.js';
+
+type SharpModule = typeof import('sharp')['default'];
+let sharpModule: Promise<SharpModule> | undefined;
+
+/**
+ * sharp, imported on the first image (issue 17: libvips and its threads are ~20 MB of RSS that an
+ * instance serving no upload never needs), with its process-wide limits: one libvips thread per
+ * decode, so the queue's `concurrency` bounds the threads decodes take, and no operation cache
+ * holding decoded pixels after the request.
+ */
+export function loadSharp(): Promise<SharpModule> {
+  sharpModule ??= import('sharp').then(({ default: sharp }) => {
+    sharp.concurrency(1);
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpModule;
+}
 
 export interface DecodeQueueOptions {
   readonly concurrency: number;
@@ -26,16 +43,10 @@ export interface DecodeQueue {
   readonly started: number;
 }
 
-/**
- * Creates the queue and sets sharp's process-wide limits (idempotent, so building several apps in
- * one process is harmless): one libvips thread per decode, so `concurrency` bounds the threads
- * decodes take, and no operation cache holding decoded pixels after the request.
- */
+/** Creates the queue; sharp's process-wide limits are set by `loadSharp` on the first image. */
 export function createDecodeQueue(
   options: DecodeQueueOptions = DECODE_QUEUE_DEFAULTS,
 ): DecodeQueue {
-  sharp.concurrency(1);
-  sharp.cache(false);
   const pool = createHashPool(options);
   let started = 0;
   return {

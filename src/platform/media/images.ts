@@ -7,8 +7,7 @@
  * appended to the file (a polyglot's script does not survive a re-encode).
  */
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
-import type { DecodeQueue } from './decode-queue.js';
+import { type DecodeQueue, loadSharp } from './decode-queue.js';
 import { uploadError } from './uploads.errors.js';
 
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -28,6 +27,7 @@ export async function toSafeWebp(input: Buffer, decodes: DecodeQueue): Promise<B
   // limit and the explicit check below gives the contract's 422; the decode keeps
   // `limitInputPixels` as a second guard.
   // `failOn: 'error'` refuses truncated or corrupt data.
+  const sharp = await loadSharp();
   const options = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error', pages: 1 } as const;
   let width: number | undefined;
   let height: number | undefined;

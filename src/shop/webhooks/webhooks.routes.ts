@@ -24,7 +24,7 @@ export function webhookRoutes(deps: ShopDeps) {
       },
       async (request) => {
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const event = verifyEvent(deps, raw, request.headers['stripe-signature']);
+        const event = await verifyEvent(deps, raw, request.headers['stripe-signature']);
         await handleEvent(deps, request.log, event);
         return { received: true as const };
       },

@@ -5,7 +5,6 @@
  * recorded as `deleted_user` and never credited.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import Stripe from 'stripe';
 import { platformError } from '../../platform/errors.js';
 import type { ShopDeps } from '../shop.deps.js';
 import { credit, EXTERNAL_STRIPE } from '../wallet/wallet.store.js';
@@ -18,13 +17,25 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 export type VerifiedEvent = { id: string; type: string; data: { object: unknown } };
 
+let stripeModule: Promise<typeof import('stripe')['default']> | undefined;
+/** Stripe's SDK, imported on the first webhook (issue 17): ~20 MB of RSS most instances never use. */
+function loadStripe() {
+  stripeModule ??= import('stripe').then((m) => m.default);
+  return stripeModule;
+}
+
 /** The event, if `signature` is Stripe's over exactly these bytes, made within the tolerance. */
-export function verifyEvent(deps: ShopDeps, raw: Buffer, signature: unknown): VerifiedEvent {
+export async function verifyEvent(
+  deps: ShopDeps,
+  raw: Buffer,
+  signature: unknown,
+): Promise<VerifiedEvent> {
   const secret = deps.config.stripeWebhookSecret;
   if (!secret) throw platformError('service_unavailable');
   if (typeof signature !== 'string' || signature.length === 0 || signature.length > 4096) {
     throw webhookError('invalid_signature');
   }
+  const Stripe = await loadStripe();
   try {
     return Stripe.webhooks.constructEvent(
       raw,
