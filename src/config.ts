@@ -494,7 +494,8 @@ export function loadConfig(env: Env = process.env): Config {
       adminIdleSeconds: 3600,
       reuseGraceSeconds: 10,
     },
-    corsOrigins: e.CORS_ORIGINS,
+    // Origins as browsers send them (`https://app.example`): a trailing slash or path is dropped.
+    corsOrigins: e.CORS_ORIGINS.map((o) => new URL(o).origin),
     trustProxy: e.TRUST_PROXY,
     tls: cert && key ? { cert, key } : undefined,
     stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,

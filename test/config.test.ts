@@ -90,6 +90,16 @@ describe('config: bad environment values', () => {
   });
 });
 
+describe('config: CORS origins', () => {
+  it('keeps each origin as browsers send it: a trailing slash or a path is dropped', () => {
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://app.example.com/,http://127.0.0.1:5173/spa/',
+    });
+    // The Origin header never has a slash; a kept one would fail the refresh origin check.
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);
+  });
+});
+
 describe('config: production is strict', () => {
   const PRODUCTION_OK: Env = {
     NODE_ENV: 'production',
