@@ -12,6 +12,7 @@
  *
  *   npm run build && npx tsx bench/start-pg.ts [--runs 5] [--load-seconds 60] [--redis]
  *       [--soak <minutes>] [--sample-seconds 30] [--argon2-memory-kib N] [--argon2-iterations N]
+ *       [--env NAME=VALUE ...] [--node-option --flag ...]
  *
  * `--soak` adds one more run that keeps the same load for that many minutes, printing the RSS
  * (from /proc/<pid>/status) every `--sample-seconds`, and the least-squares slope of RSS in MB per minute over the samples after the first minute.
@@ -39,6 +40,8 @@ const { values: opts } = parseArgs({
     redis: { type: 'boolean', default: false },
     'argon2-memory-kib': { type: 'string' },
     'argon2-iterations': { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
+    'node-option': { type: 'string', multiple: true, default: [] },
   },
 });
 const RUNS = Number(opts.runs);
@@ -116,7 +119,12 @@ async function start(database: string, dataDir: string): Promise<Server> {
   if (REDIS_URL) env.REDIS_URL = REDIS_URL;
   if (opts['argon2-memory-kib']) env.ARGON2_MEMORY_KIB = opts['argon2-memory-kib'];
   if (opts['argon2-iterations']) env.ARGON2_ITERATIONS = opts['argon2-iterations'];
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/src/main.js'], {
+  for (const kv of opts.env ?? []) {
+    const at = kv.indexOf('=');
+    env[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  const nodeArgs = [...(opts['node-option'] ?? []), '--enable-source-maps', 'dist/src/main.js'];
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
