@@ -4,12 +4,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrations } from '../../../migrations/index.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { type PgliteClient, startPgliteThread } from './pglite-thread.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -45,22 +45,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
 
+  // PGlite runs in its own thread (pglite-thread.ts), so its queries never block requests.
   let lock: DataDirLock | undefined;
-  let client: PGlite;
+  let client: PgliteClient;
   if (options.dataDir === 'memory') {
-    client = new PGlite();
+    client = await startPgliteThread(undefined);
   } else {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     lock = acquireDataDirLock(options.dataDir);
     try {
-      client = new PGlite(join(options.dataDir, 'pglite'));
-      await client.waitReady;
+      client = await startPgliteThread(join(options.dataDir, 'pglite'));
     } catch (err) {
       lock.release();
       throw err;
     }
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  // The dialect calls only `query` and `close`, which the thread's client answers.
+  const db = new Kysely<Database>({
+    dialect: new PGliteDialect(client as unknown as ConstructorParameters<typeof PGliteDialect>[0]),
+  });
   return {
     db,
     kind: 'pglite',

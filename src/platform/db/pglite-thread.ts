@@ -1,0 +1,126 @@
+/**
+ * The embedded database off the event loop (issue 20): PGlite (PostgreSQL compiled to
+ * WebAssembly) runs in a worker thread, and the server's thread only posts queries and receives
+ * rows. A query on the embedded default no longer stalls request parsing, token checks or
+ * `/health/live`. The object answers the two calls `kysely-pglite-dialect` makes (`query`,
+ * `close`); that dialect keeps its one-connection queue, so transactions behave as before.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** What the Kysely dialect uses of a PGlite client. */
+export interface PgliteClient {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
+  close(): Promise<void>;
+}
+
+type Reply =
+  | { id: number; rows: unknown[]; affectedRows?: number }
+  | { id: number; error: Record<string, unknown> & { message: string } }
+  | { id: number; closed: true };
+
+/**
+ * The worker, as source: an eval'd worker needs no file beside the compiled code, and it imports
+ * PGlite from the URL the server's own resolution found. Errors travel as plain fields (code,
+ * detail, constraint...) and are rebuilt as Errors on this side.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { PGlite } = await import(workerData.pgliteUrl);
+  const db = workerData.dataDir ? new PGlite(workerData.dataDir) : new PGlite();
+  await db.waitReady;
+  parentPort.on('message', async (m) => {
+    if (m.close) {
+      await db.close();
+      parentPort.postMessage({ id: m.id, closed: true });
+      return;
+    }
+    try {
+      const r = await db.query(m.sql, m.params);
+      parentPort.postMessage({ id: m.id, rows: r.rows, affectedRows: r.affectedRows });
+    } catch (e) {
+      const error = { message: String((e && e.message) || e) };
+      for (const k of Object.keys(e || {})) {
+        const v = e[k];
+        if (v === undefined || v === null || typeof v !== 'object') error[k] = v;
+      }
+      parentPort.postMessage({ id: m.id, error });
+    }
+  });
+  parentPort.postMessage({ ready: true });
+})().catch((e) => parentPort.postMessage({ fatal: String((e && e.stack) || e) }));
+`;
+
+/** Where this process resolves PGlite (the worker imports the same copy, by URL). */
+const PGLITE_URL = pathToFileURL(
+  createRequire(import.meta.url).resolve('@electric-sql/pglite'),
+).href;
+
+/** Starts PGlite on `dataDir` (undefined: in memory) in its own thread; resolves once ready. */
+export async function startPgliteThread(dataDir: string | undefined): Promise<PgliteClient> {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { dataDir, pgliteUrl: PGLITE_URL },
+  });
+  const pending = new Map<number, { resolve(r: Reply): void; reject(e: Error): void }>();
+  let nextId = 1;
+  let failure: Error | undefined;
+
+  const failAll = (err: Error) => {
+    failure = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (m: { ready?: true; fatal?: string }) => {
+      if (m.ready) {
+        worker.off('error', reject);
+        resolve();
+      } else if (m.fatal) {
+        reject(new Error(`embedded database failed to start: ${m.fatal}`));
+      }
+    };
+    worker.once('message', onMessage);
+    worker.once('error', reject);
+  }).catch(async (err) => {
+    await worker.terminate();
+    throw err;
+  });
+
+  // Like PGlite itself, an idle database does not keep the process alive; a query in flight does.
+  worker.unref();
+  worker.on('message', (m: Reply) => {
+    const waiter = pending.get(m.id);
+    if (!waiter) return;
+    pending.delete(m.id);
+    if (pending.size === 0) worker.unref();
+    waiter.resolve(m);
+  });
+  worker.on('error', (err) => failAll(err));
+  worker.on('exit', (code) => failAll(new Error(`embedded database thread exited (${code})`)));
+
+  const call = (message: Record<string, unknown>) =>
+    new Promise<Reply>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const id = nextId++;
+      if (pending.size === 0) worker.ref();
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id });
+    });
+
+  return {
+    async query(sql, params = []) {
+      const reply = await call({ sql, params });
+      if ('error' in reply) throw Object.assign(new Error(reply.error.message), reply.error);
+      if ('rows' in reply) return { rows: reply.rows, affectedRows: reply.affectedRows };
+      throw new Error('embedded database: unexpected reply');
+    },
+    async close() {
+      if (!failure) await call({ close: true });
+      await worker.terminate();
+    },
+  };
+}
