@@ -107,7 +107,7 @@ const diff = (a: Record<string, number>, b: Record<string, number>) =>
 const total = (x: Record<string, number>) => Object.values(x).reduce((s, v) => s + v, 0);
 
 try {
-  for (let i = 0; ; i++) {
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
     const port = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
     if (port) {
