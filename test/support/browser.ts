@@ -9,11 +9,12 @@
  * production; only the HTTP edge's server options (timeouts, connection cap) are not applied.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createTestApp, type TestAppOptions, type TestContext } from './app.js';
 
 export function chromiumPath(): string {
@@ -131,4 +132,37 @@ export async function seriousAxeViolations(page: Page, axeSource: string): Promi
     "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })))",
   )) as AxeViolation[];
   return all.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+const AXE_SOURCE = readFileSync(
+  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+  'utf8',
+);
+
+/** axe-core's serious and critical violations on the page as it is now (axe loaded here once). */
+export function pageViolations(page: Page): Promise<AxeViolation[]> {
+  return seriousAxeViolations(page, AXE_SOURCE);
+}
+
+/**
+ * A page whose script errors and CSP violations land in `problems` (a test asserts it stays
+ * empty). A 4xx page and the absent favicon log "Failed to load resource": not a problem.
+ */
+export async function watchedPage(
+  context: BrowserContext,
+  problems: string[],
+  timeoutMs = 20_000,
+): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeoutMs);
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
+  );
+  return page;
 }

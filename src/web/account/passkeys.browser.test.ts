@@ -7,9 +7,7 @@
  * checked with axe-core; the scripts must cause no CSP violation. WebAuthn refuses a bare IP
  * address, so the app is served as `http://localhost:<port>`.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accountTestEnv,
@@ -21,17 +19,17 @@ import {
 import { STRONG_PASSWORD, uniqueEmail } from '../../../test/support/auth.js';
 import {
   launchChromium,
+  pageViolations,
   type ServedApp,
   screenshot,
-  seriousAxeViolations,
   serveApp,
+  watchedPage,
 } from '../../../test/support/browser.js';
 import { freshCode } from '../../../test/support/mfa.js';
 import { extractLink, startTestSmtp, type TestSmtp } from '../../../test/support/smtp.js';
 import { codeAt } from '../../auth/mfa/totp.js';
 import { manualClock } from '../../platform/clock.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
 
 let smtp: TestSmtp;
@@ -51,25 +49,9 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-/** A page whose CSP violations and script errors are collected (they must stay none). */
-async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-      problems.push(`console: ${msg.text()}`);
-    }
-  });
-  await page.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
-  );
-  return page;
-}
-
 async function checkPage(page: Page, name: string): Promise<void> {
   await screenshot(page, name);
-  expect(await seriousAxeViolations(page, AXE), `axe on ${name}`).toEqual([]);
+  expect(await pageViolations(page), `axe on ${name}`).toEqual([]);
 }
 
 async function virtualAuthenticator(cdp: CDPSession): Promise<string> {
