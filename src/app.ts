@@ -1,6 +1,6 @@
 /**
  * Builds the application from a frozen config and its dependencies: plugins and capability
- * modules, nothing else. No listening, no signals (see main.ts), no globals: a test can build as
+ * modules, nothing else. No listening, no signals (see start.ts), no globals: a test can build as
  * many apps as it likes, on PGlite or PostgreSQL, with or without Redis.
  */
 import { randomUUID } from 'node:crypto';

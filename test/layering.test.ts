@@ -14,8 +14,8 @@ const CAPABILITIES = ['auth', 'shop', 'users', 'admin', 'web'];
 
 /** What each layer must not import (first path segment under src/). */
 const FORBIDDEN: Record<string, readonly string[]> = {
-  platform: ['access', ...CAPABILITIES, 'app.ts', 'cli.ts', 'main.ts'],
-  access: [...CAPABILITIES, 'app.ts', 'cli.ts', 'main.ts'],
+  platform: ['access', ...CAPABILITIES, 'app.ts', 'cli.ts', 'main.ts', 'start.ts'],
+  access: [...CAPABILITIES, 'app.ts', 'cli.ts', 'main.ts', 'start.ts'],
 };
 
 /** Every module specifier a file imports or re-exports, static or dynamic. */

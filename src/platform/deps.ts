@@ -2,7 +2,6 @@
 import type { Config } from '../config.js';
 import { type DatabaseHandle, openDatabase } from './db/database.js';
 import { createMemoryState } from './state/memory-state.js';
-import { createRedisState } from './state/redis-state.js';
 import type { SharedState } from './state/shared-state.js';
 
 export interface OpenedDeps {
@@ -18,8 +17,11 @@ export async function openDeps(
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   let state: SharedState;
   try {
+    // ioredis is loaded only when Redis is configured (issue 17: start time).
     state = config.redisUrl
-      ? await createRedisState(config.redisUrl, { onError: onRedisError })
+      ? await (await import('./state/redis-state.js')).createRedisState(config.redisUrl, {
+          onError: onRedisError,
+        })
       : createMemoryState();
   } catch (err) {
     await database.close();

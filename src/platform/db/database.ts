@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrations } from '../../../migrations/index.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
@@ -60,7 +59,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       throw err;
     }
   }
-  // The dialect calls only `query` and `close`, which the thread's client answers.
+  // The dialect calls only `query` and `close`, which the thread's client answers. It is loaded
+  // only for the embedded database (issue 17: start time on PostgreSQL).
+  const { PGliteDialect } = await import('kysely-pglite-dialect');
   const db = new Kysely<Database>({
     dialect: new PGliteDialect(client as unknown as ConstructorParameters<typeof PGliteDialect>[0]),
   });

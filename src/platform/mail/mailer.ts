@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface Mail {
   readonly to: string;
@@ -64,28 +64,48 @@ function signed(mailer: Mailer, appName: string): Mailer {
   };
 }
 
+/**
+ * The transport, made on the first mail: nodemailer is loaded then, not at start-up (issue 17:
+ * it is one of the largest imports, and many instances send no mail for a while).
+ */
+function lazyTransport(make: (nodemailer: typeof import('nodemailer')) => Transporter): {
+  get(): Promise<Transporter>;
+  made(): Promise<Transporter> | undefined;
+} {
+  let transport: Promise<Transporter> | undefined;
+  return {
+    get: () => {
+      transport ??= import('nodemailer').then(make);
+      return transport;
+    },
+    made: () => transport,
+  };
+}
+
 function smtpMailer(smtpUrl: string, from: string, log: MailLog): Mailer {
   // Settings in the URL's query win over these defaults (nodemailer merges them that way).
-  const transport = createTransport(
-    {
-      url: smtpUrl,
-      pool: true,
-      connectionTimeout: 5_000,
-      greetingTimeout: 5_000,
-      socketTimeout: 10_000,
-      dnsTimeout: 5_000,
-      logger: false,
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    },
-    { from },
+  const transport = lazyTransport(({ createTransport }) =>
+    createTransport(
+      {
+        url: smtpUrl,
+        pool: true,
+        connectionTimeout: 5_000,
+        greetingTimeout: 5_000,
+        socketTimeout: 10_000,
+        dnsTimeout: 5_000,
+        logger: false,
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      },
+      { from },
+    ),
   );
   return {
     kind: 'smtp',
     async send(mail) {
       assertSingleAddress(mail.to);
       try {
-        await transport.sendMail({ ...mail });
+        await (await transport.get()).sendMail({ ...mail });
       } catch (err) {
         // The server's reply text may quote the address, so only codes are logged.
         const { code, responseCode } = err as { code?: unknown; responseCode?: unknown };
@@ -97,21 +117,20 @@ function smtpMailer(smtpUrl: string, from: string, log: MailLog): Mailer {
       }
     },
     async close() {
-      transport.close();
+      (await transport.made())?.close();
     },
   };
 }
 
 function outboxMailer(from: string, outboxDir: string, log: MailLog): Mailer {
-  const transport = createTransport(
-    { streamTransport: true, buffer: true, newline: 'windows' },
-    { from },
+  const transport = lazyTransport(({ createTransport }) =>
+    createTransport({ streamTransport: true, buffer: true, newline: 'windows' }, { from }),
   );
   return {
     kind: 'outbox',
     async send(mail) {
       assertSingleAddress(mail.to);
-      const info = await transport.sendMail({ ...mail });
+      const info = await (await transport.get()).sendMail({ ...mail });
       await mkdir(outboxDir, { recursive: true, mode: 0o700 });
       // ISO 8601 basic format: sorts by time and has no ':' (not allowed in Windows file names).
       const stamp = new Date().toISOString().replace(/[-:]/g, '');
