@@ -7,14 +7,26 @@
  * shedding). Reports the legitimate user's
  * success rate and latency, the flood's status mix and the server's CPU, prints a table and
  * writes it into bench/README.md (its own section only).
+ *
+ * `npm run bench:flood -- --postgres --instances 2` (issue 20): the same three scenarios on
+ * PostgreSQL + Redis with N Bastion children behind a loopback round-robin TCP proxy
+ * (bench/servers/round-robin-proxy.ts) that both the flood and the legitimate user go through.
+ * Each scenario gets a fresh database on DATABASE_URL's server (dropped afterwards, even on
+ * failure), its own Redis key prefix on REDIS_URL (its keys deleted afterwards; nothing else in
+ * Redis is touched), one KEY_ENCRYPTION_KEY shared by the instances and a DATA_DIR per instance
+ * (dev outboxes: the verification mail may be sent by either). Its table goes into a section of
+ * its own in bench/README.md.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
+import pg from 'pg';
 import { cpuTimeUs } from './lib/cpu-time.js';
 import {
   type FloodOptions,
@@ -31,8 +43,34 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     baseline: { type: 'string', default: '3' },
     'no-readme': { type: 'boolean', default: false },
+    postgres: { type: 'boolean', default: false },
+    instances: { type: 'string', default: '1' },
+    'database-url': {
+      type: 'string',
+      default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    },
+    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    /** Per instance; with --postgres the default is this machine's CPUs shared by the instances. */
+    'hash-concurrency': { type: 'string' },
   },
 });
+const POSTGRES = args.postgres;
+const INSTANCES = Number(args.instances);
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1)
+  throw new Error('--instances: a whole number >= 1');
+if (INSTANCES > 1 && !POSTGRES)
+  throw new Error('--instances > 1 needs --postgres (PGlite is one process)');
+const ADMIN_URL = args['database-url'];
+const REDIS_URL = args['redis-url'];
+/**
+ * Bastion's own default (one hash per CPU of the machine) assumes one instance per machine: N
+ * instances on this one would run N times as many hashes as there are CPUs. So --postgres gives
+ * each instance its share unless told otherwise; the embedded default sets nothing.
+ */
+const HASH_CONCURRENCY =
+  args['hash-concurrency'] ??
+  (POSTGRES ? String(Math.max(1, Math.floor(availableParallelism() / INSTANCES))) : undefined);
+const RUN_ID = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 const FLOOD_SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const BASELINE_SECONDS = Number(args.baseline);
@@ -97,13 +135,18 @@ interface LegitStats {
 
 interface Outcome {
   readonly scenario: Scenario;
+  readonly loadStart: string | undefined;
+  readonly loadEnd: string | undefined;
   readonly baseline: LegitStats;
   readonly legit: LegitStats;
   readonly flood: FloodResult;
-  /** Server CPU during the flood, in % of one core. */
+  /** Server CPU during the flood (summed over the instances), in % of one core. */
   readonly cpuPercent: number | undefined;
+  /** The round-robin proxy's CPU during the flood, % of one core (--postgres only). */
+  readonly proxyCpuPercent: number | undefined;
 }
 
+const load = () => loadavg()[0]?.toFixed(2);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function percentile(values: readonly number[], p: number): number {
@@ -121,20 +164,25 @@ async function post(origin: string, path: string, body: unknown, headers = {}) {
   });
 }
 
-/** The verification token from the dev outbox (DATA_DIR/outbox/*.eml). */
-async function verificationToken(dataDir: string, email: string): Promise<string> {
-  const outbox = join(dataDir, 'outbox');
+/**
+ * The verification token from the dev outbox (DATA_DIR/outbox/*.eml) of any of the instances:
+ * whichever outbox worker picks the mail up writes it into its own DATA_DIR.
+ */
+async function verificationToken(dataDirs: readonly string[], email: string): Promise<string> {
+  const outboxes = dataDirs.map((dir) => join(dir, 'outbox'));
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    for (const file of existsSync(outbox) ? readdirSync(outbox) : []) {
-      const mail = await simpleParser(readFileSync(join(outbox, file)));
-      const to = mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
-      const link = /https?:\/\/\S+\/verify-email\?token=([^\s"'<>]+)/.exec(mail.text ?? '');
-      if (to === email && link?.[1]) return decodeURIComponent(link[1]);
+    for (const outbox of outboxes) {
+      for (const file of existsSync(outbox) ? readdirSync(outbox) : []) {
+        const mail = await simpleParser(readFileSync(join(outbox, file)));
+        const to = mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
+        const link = /https?:\/\/\S+\/verify-email\?token=([^\s"'<>]+)/.exec(mail.text ?? '');
+        if (to === email && link?.[1]) return decodeURIComponent(link[1]);
+      }
     }
     await sleep(100);
   }
-  throw new Error(`no verification mail for ${email} in ${outbox}`);
+  throw new Error(`no verification mail for ${email} in ${outboxes.join(', ')}`);
 }
 
 /**
@@ -153,21 +201,21 @@ async function waitReady(origin: string): Promise<void> {
 }
 
 /** Registers, verifies (through the outbox) and logs in once: returns the device cookie. */
-async function legitimateUser(server: ServerHandle, dataDir: string, email: string) {
-  await waitReady(server.origin);
-  const registered = await post(server.origin, '/auth/register', {
+async function legitimateUser(origin: string, dataDirs: readonly string[], email: string) {
+  await waitReady(origin);
+  const registered = await post(origin, '/auth/register', {
     email,
     password: LEGIT_PASSWORD,
     displayName: 'Legit User',
   });
   if (registered.status !== 202) throw new Error(`register: ${registered.status}`);
-  const token = await verificationToken(dataDir, email);
-  const verified = await post(server.origin, '/auth/verify-email', {
+  const token = await verificationToken(dataDirs, email);
+  const verified = await post(origin, '/auth/verify-email', {
     token,
     password: LEGIT_PASSWORD,
   });
   if (verified.status !== 200) throw new Error(`verify: ${verified.status}`);
-  const login = await post(server.origin, '/auth/login', { email, password: LEGIT_PASSWORD });
+  const login = await post(origin, '/auth/login', { email, password: LEGIT_PASSWORD });
   if (login.status !== 200) throw new Error(`first login: ${login.status}`);
   const device = login.headers
     .getSetCookie()
@@ -236,7 +284,19 @@ function runFlood(options: FloodOptions): { started: Promise<void>; done: Promis
   return { started, done };
 }
 
-async function runScenario(scenario: Scenario): Promise<Outcome> {
+/** What a scenario's flood and legitimate user talk to: one Bastion, or N behind the proxy. */
+interface Deployment {
+  readonly origin: string;
+  /** Every instance's DATA_DIR (their dev outboxes). */
+  readonly dataDirs: readonly string[];
+  /** The Bastion processes, for CPU. */
+  readonly pids: readonly (number | undefined)[];
+  readonly proxyPid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Today's default: one Bastion child on PGlite in a temp DATA_DIR, in-memory state. */
+async function embedded(scenario: Scenario): Promise<Deployment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-flood-'));
   const env = { ...BASE_ENV, ...scenario.env, DATA_DIR: dataDir };
   const server = await startServer(scenario.name, here('./servers/bastion-flood.ts'), {
@@ -246,13 +306,151 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });
+  return {
+    origin: server.origin,
+    dataDirs: [dataDir],
+    pids: [server.child.pid],
+    proxyPid: undefined,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
   try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Deletes this run's keys (SCAN by its own prefix): nothing else in Redis is touched. */
+async function deleteRedisKeys(prefix: string): Promise<number> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = nextCursor;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/**
+ * --postgres: a fresh database and a Redis key prefix of its own, N Bastion children on them
+ * (one after another: the first migrates and creates the signing keys, the rest find them), the
+ * round-robin proxy in front. Everything started is stopped and dropped again on failure.
+ */
+async function distributed(scenario: Scenario, index: number): Promise<Deployment> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => console.error(err));
+  };
+  try {
+    const databaseUrl = await createDatabase('bastion_flood');
+    cleanups.push(() => dropDatabase(databaseUrl));
+    const redisPrefix = `bench-flood:${RUN_ID}:${index}:`;
+    cleanups.push(() => deleteRedisKeys(redisPrefix));
+    const keyEncryptionKey = randomBytes(32).toString('base64');
+    const dataDirs: string[] = [];
+    const servers: ServerHandle[] = [];
+    for (let i = 0; i < INSTANCES; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), `bastion-flood-${i}-`));
+      dataDirs.push(dataDir);
+      cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+      const env = {
+        ...BASE_ENV,
+        ...scenario.env,
+        DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl,
+        REDIS_URL,
+        // One key for all instances: the device cookie, sessions and signing keys must verify on
+        // each of them (in development each would otherwise generate its own into DATA_DIR).
+        KEY_ENCRYPTION_KEY: keyEncryptionKey,
+        ...(HASH_CONCURRENCY ? { HASH_CONCURRENCY } : {}),
+      };
+      const server = await startServer(
+        `${scenario.name} #${i + 1}`,
+        here('./servers/bastion-flood.ts'),
+        {
+          env: {
+            BASTION_FLOOD_ENV: JSON.stringify(env),
+            BASTION_FLOOD_REDIS_PREFIX: redisPrefix,
+          },
+          timeoutMs: 120_000,
+        },
+      );
+      servers.push(server);
+      cleanups.push(() => server.stop());
+    }
+    for (const server of servers) await waitReady(server.origin);
+    const proxy = await startServer('round-robin proxy', here('./servers/round-robin-proxy.ts'), {
+      env: { BENCH_PROXY_UPSTREAMS: servers.map((s) => s.port).join(',') },
+      timeoutMs: 30_000,
+    });
+    cleanups.push(() => proxy.stop());
+    return {
+      origin: proxy.origin,
+      dataDirs,
+      pids: servers.map((s) => s.child.pid),
+      proxyPid: proxy.child.pid,
+      stop: cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** CPU µs of all `pids` so far, or undefined when any is unknown. */
+function totalCpuUs(pids: readonly (number | undefined)[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const us = cpuTimeUs(pid);
+    if (us === undefined) return undefined;
+    total += us;
+  }
+  return total;
+}
+
+const percentOfCore = (start: number | undefined, end: number | undefined, wallUs: number) =>
+  start !== undefined && end !== undefined ? ((end - start) / wallUs) * 100 : undefined;
+
+async function runScenario(scenario: Scenario, index: number): Promise<Outcome> {
+  const loadStart = load();
+  const deployment = POSTGRES ? await distributed(scenario, index) : await embedded(scenario);
+  try {
+    const { origin } = deployment;
     const email = `legit-${Date.now()}@bench.example`;
-    const cookie = await legitimateUser(server, dataDir, email);
-    const baseline = await legitLoop(server.origin, email, cookie, BASELINE_SECONDS * 1000);
+    const cookie = await legitimateUser(origin, deployment.dataDirs, email);
+    const baseline = await legitLoop(origin, email, cookie, BASELINE_SECONDS * 1000);
 
     const flood = runFlood({
-      origin: server.origin,
+      origin,
       seconds: FLOOD_SECONDS,
       connections: CONNECTIONS,
       accounts: FLOOD_ACCOUNTS,
@@ -261,22 +459,28 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
       victimShare: VICTIM_SHARE,
     });
     await flood.started;
-    const cpuStart = cpuTimeUs(server.child.pid);
+    const cpuStart = totalCpuUs(deployment.pids);
+    const proxyCpuStart = cpuTimeUs(deployment.proxyPid);
     const wallStart = performance.now();
     // Let the flood's connections open before measuring the user against it.
     await sleep(500);
-    const legit = await legitLoop(server.origin, email, cookie, (FLOOD_SECONDS - 1) * 1000);
+    const legit = await legitLoop(origin, email, cookie, (FLOOD_SECONDS - 1) * 1000);
     const floodResult = await flood.done;
-    const cpuEnd = cpuTimeUs(server.child.pid);
+    const cpuEnd = totalCpuUs(deployment.pids);
+    const proxyCpuEnd = cpuTimeUs(deployment.proxyPid);
     const wallUs = (performance.now() - wallStart) * 1000;
-    const cpuPercent =
-      cpuStart !== undefined && cpuEnd !== undefined
-        ? ((cpuEnd - cpuStart) / wallUs) * 100
-        : undefined;
-    return { scenario, baseline, legit, flood: floodResult, cpuPercent };
+    return {
+      scenario,
+      loadStart,
+      loadEnd: load(),
+      baseline,
+      legit,
+      flood: floodResult,
+      cpuPercent: percentOfCore(cpuStart, cpuEnd, wallUs),
+      proxyCpuPercent: percentOfCore(proxyCpuStart, proxyCpuEnd, wallUs),
+    };
   } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await deployment.stop();
   }
 }
 
@@ -315,9 +519,11 @@ function table(outcomes: readonly Outcome[]): string {
   return lines.join('\n');
 }
 
-const SECTION = '## Credential-stuffing flood (`npm run bench:flood`)';
+const SECTION = POSTGRES
+  ? `## The flood on PostgreSQL + Redis, ${INSTANCES === 2 ? 'two instances' : `${INSTANCES} instance${INSTANCES === 1 ? '' : 's'}`} (issue 20)`
+  : '## Credential-stuffing flood (`npm run bench:flood`)';
 
-const NOTES = `CPU is the server process (all threads) in % of one core during the flood.
+const EMBEDDED_NOTES = `CPU is the server process (all threads) in % of one core during the flood.
 
 Reading the rows:
 - The flood is closed-loop: each of its connections sends its next guess as soon as the last one
@@ -337,6 +543,26 @@ Reading the rows:
   of the queue), which no setting turns off; only the queue is unbounded. Its flood is slow only
   because its connections wait in that queue; an open-loop attacker would grow it without bound.`;
 
+const POSTGRES_NOTES = `\`npm run bench:flood -- --postgres --instances ${INSTANCES}\`. Server CPU is the sum over the
+Bastion processes (all threads) in % of one core during the flood; PostgreSQL, Redis and the
+proxy are not in it (the proxy's is printed per scenario on the console). Each scenario runs on a
+fresh database and its own Redis key prefix (Bastion has no prefix setting: the bench's server
+entry passes one to \`createRedisState\`), so no counter or account carries over. The proxy hands
+out connections, not requests: the flood's ${CONNECTIONS} keep-alive connections are split evenly
+across the instances, and the legitimate user's one keep-alive connection stays on one of them.
+
+Bastion's default HASH_CONCURRENCY is the machine's CPU count per process, which assumes one
+instance per machine; here the instances share one machine, so each gets its share
+(\`--hash-concurrency\` overrides it). A first run with the default (2 hashes per instance, 4 on 2
+CPUs; 2026-12-06 06:07 UTC, load average 4.1 at the start, 7.7 at the end, other sessions busy)
+gave with protections 44/44 but p50 276 ms and p99 592 ms, the flood 25 requests/s, all 401.
+Note that the protections' visible effect in the embedded run, 503 from a full hash pool, needs
+more waiting logins than one instance's pool holds (HASH_CONCURRENCY + HASH_QUEUE=32): one
+instance with 50 connections overflows it, two with 25 each do not, so here every guess is
+admitted and waits its turn for a hash.`;
+
+const NOTES = POSTGRES ? POSTGRES_NOTES : EMBEDDED_NOTES;
+
 /** Replaces this benchmark's section of bench/README.md (or appends it); nothing else. */
 function writeReadme(body: string): void {
   const path = here('./README.md');
@@ -355,11 +581,18 @@ function writeReadme(body: string): void {
 }
 
 const startedAt = new Date();
-const load = () => loadavg()[0]?.toFixed(2);
+const where = POSTGRES
+  ? `PostgreSQL + Redis, ${INSTANCES} instance${INSTANCES === 1 ? '' : 's'}: ` +
+    `${INSTANCES === 1 ? 'Bastion in its own process' : 'each Bastion in its own process'} on ` +
+    `a fresh database per scenario (${new URL(ADMIN_URL).host}) and Redis (${new URL(REDIS_URL).host}, ` +
+    `a key prefix per scenario), behind a loopback round-robin TCP proxy (own process, per ` +
+    `connection) that the flood and the legitimate user both go through; NODE_ENV=development, ` +
+    `one shared KEY_ENCRYPTION_KEY, a DATA_DIR each, HASH_CONCURRENCY=${HASH_CONCURRENCY ?? 'default'} ` +
+    `per instance`
+  : 'Bastion in its own process: NODE_ENV=development, PGlite in a temp DATA_DIR, in-memory state';
 const setup =
   `${availableParallelism()} CPUs, load average ${load()} at start; Node ${process.version}. ` +
-  `Bastion in its own process: NODE_ENV=development, PGlite in a temp DATA_DIR, in-memory state, ` +
-  `LOG_LEVEL=info to /dev/null, argon2id 19456 KiB / t=2 / p=1 (the defaults), ` +
+  `${where}, LOG_LEVEL=info to /dev/null, argon2id 19456 KiB / t=2 / p=1 (the defaults), ` +
   `TRUST_PROXY=127.0.0.1. Flood (autocannon, own process): ${CONNECTIONS} connections for ` +
   `${FLOOD_SECONDS} s of wrong-password logins, ${fmt(FLOOD_ACCOUNTS)} accounts ` +
   `(${pct(VICTIM_SHARE)} of guesses against the legitimate user) from ${FLOOD_ADDRESSES} ` +
@@ -368,13 +601,18 @@ const setup =
 console.log(setup);
 
 const outcomes: Outcome[] = [];
-for (const scenario of SCENARIOS) {
+for (const [index, scenario] of SCENARIOS.entries()) {
   console.log(`\n${scenario.name} ...`);
-  const outcome = await runScenario(scenario);
+  const outcome = await runScenario(scenario, index);
   outcomes.push(outcome);
+  const proxyCpu =
+    outcome.proxyCpuPercent === undefined
+      ? ''
+      : `, proxy CPU ${Math.round(outcome.proxyCpuPercent)}%`;
   console.log(
     `  legit ${outcome.legit.ok}/${outcome.legit.attempts}, ` +
-      `p99 ${ms(percentile(outcome.legit.latencies, 99))}, flood ${JSON.stringify(outcome.flood.statuses)}`,
+      `p99 ${ms(percentile(outcome.legit.latencies, 99))}, flood ${JSON.stringify(outcome.flood.statuses)}` +
+      `${proxyCpu}, load average ${outcome.loadStart} -> ${outcome.loadEnd}`,
   );
 }
 

@@ -1,20 +1,46 @@
 /**
  * Bastion for the flood benchmark (bench/flood.ts): the real app with the real argon2id cost,
- * embedded PGlite in the DATA_DIR the parent chose (its dev outbox holds the verification mail),
- * in-memory shared state, info logs to /dev/null. The whole environment comes from
- * BASTION_FLOOD_ENV (JSON), never from the caller's shell, so a stray DATABASE_URL or REDIS_URL
- * cannot change what is measured.
+ * info logs to /dev/null. By default embedded PGlite in the DATA_DIR the parent chose (its dev
+ * outbox holds the verification mail) and in-memory shared state; with `--postgres` the parent
+ * puts DATABASE_URL and REDIS_URL in the environment, and BASTION_FLOOD_REDIS_PREFIX (not a
+ * Bastion setting: Bastion always uses `bastion:`) keeps this run's Redis keys apart from anything
+ * else on that server. The whole environment comes from BASTION_FLOOD_ENV (JSON), never from the
+ * caller's shell, so a stray DATABASE_URL or REDIS_URL cannot change what is measured.
  */
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { migrateToLatest } from '../../src/platform/db/database.js';
-import { openDeps } from '../../src/platform/deps.js';
+import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
+import { type OpenedDeps, openDeps } from '../../src/platform/deps.js';
 import { logDestination } from '../../src/platform/logger.js';
+import { createRedisState } from '../../src/platform/state/redis-state.js';
 import { announce } from '../lib/server.js';
 
 const env = JSON.parse(process.env.BASTION_FLOOD_ENV ?? '{}') as Record<string, string>;
+const redisPrefix = process.env.BASTION_FLOOD_REDIS_PREFIX;
 const config = loadConfig(env);
-const deps = await openDeps(config);
+
+/** openDeps, but with this run's Redis key prefix (openDeps always uses the default). */
+async function openWithPrefix(redisUrl: string, prefix: string): Promise<OpenedDeps> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const state = await createRedisState(redisUrl, { prefix }).catch(async (err: unknown) => {
+    await database.close();
+    throw err;
+  });
+  return {
+    database,
+    state,
+    async close() {
+      await Promise.allSettled([state.close(), database.close()]);
+    },
+  };
+}
+
+const deps =
+  config.redisUrl && redisPrefix
+    ? await openWithPrefix(config.redisUrl, redisPrefix)
+    : await openDeps(config);
+// With several instances on one database the parent starts them one after another, so only the
+// first one migrates (and creates the signing keys); the others find both done.
 await migrateToLatest(deps.database.db);
 const logStream = logDestination('/dev/null');
 const app = await buildApp(config, { db: deps.database.db, state: deps.state, logStream });
