@@ -94,6 +94,10 @@ describe('the embedded data directory', () => {
     const again = await openDatabase({ dataDir: dir });
     try {
       expect(await migrateToLatest(again.db)).toEqual([]);
+      // The small buffer pool holds on a directory made in a first start's init-only thread
+      // (issue 17: memory); the OS page cache keeps the hot pages.
+      const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(again.db);
+      expect(rows[0]?.shared_buffers).toBe('16MB');
     } finally {
       await again.close();
     }

@@ -5,7 +5,9 @@
  * `/health/live`. The object answers the two calls `kysely-pglite-dialect` makes (`query`,
  * `close`); that dialect keeps its one-connection queue, so transactions behave as before.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -29,8 +31,14 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 (async () => {
   const { PGlite } = await import(workerData.pgliteUrl);
-  const db = workerData.dataDir ? new PGlite(workerData.dataDir) : new PGlite();
+  const options = { postgresqlconf: workerData.postgresqlconf };
+  const db = workerData.dataDir ? new PGlite(workerData.dataDir, options) : new PGlite(options);
   await db.waitReady;
+  if (workerData.initOnly) {
+    await db.close();
+    parentPort.postMessage({ ready: true });
+    return;
+  }
   parentPort.on('message', async (m) => {
     if (m.close) {
       await db.close();
@@ -58,12 +66,22 @@ const PGLITE_URL = pathToFileURL(
   createRequire(import.meta.url).resolve('@electric-sql/pglite'),
 ).href;
 
+/**
+ * PostgreSQL settings for the embedded database (issue 17: memory). 16 MB of shared buffers
+ * instead of 128 MB: PGlite's files are read through the OS, whose page cache already holds the
+ * hot pages, so a large buffer pool mostly caches them twice. Measured on a bare PGlite with a
+ * 20,000-row table: 278 -> 162 MB RSS after start, 317 -> 172 MB after 2,000 reads.
+ */
+const POSTGRESQL_CONF = ['shared_buffers=16MB'];
+
 /** Starts PGlite on `dataDir` (undefined: in memory) in its own thread; resolves once ready. */
 export async function startPgliteThread(dataDir: string | undefined): Promise<PgliteClient> {
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { dataDir, pgliteUrl: PGLITE_URL },
-  });
+  if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    // A new data directory: initdb runs in a thread of its own that then ends, so the memory it
+    // used (800-900 MB at its peak) goes back to the OS instead of staying with the server.
+    await stopWhenReady(spawnWorker(dataDir, true));
+  }
+  const worker = spawnWorker(dataDir, false);
   const pending = new Map<number, { resolve(r: Reply): void; reject(e: Error): void }>();
   let nextId = 1;
   let failure: Error | undefined;
@@ -74,21 +92,7 @@ export async function startPgliteThread(dataDir: string | undefined): Promise<Pg
     pending.clear();
   };
 
-  await new Promise<void>((resolve, reject) => {
-    const onMessage = (m: { ready?: true; fatal?: string }) => {
-      if (m.ready) {
-        worker.off('error', reject);
-        resolve();
-      } else if (m.fatal) {
-        reject(new Error(`embedded database failed to start: ${m.fatal}`));
-      }
-    };
-    worker.once('message', onMessage);
-    worker.once('error', reject);
-  }).catch(async (err) => {
-    await worker.terminate();
-    throw err;
-  });
+  await whenReady(worker);
 
   // Like PGlite itself, an idle database does not keep the process alive; a query in flight does.
   worker.unref();
@@ -123,4 +127,35 @@ export async function startPgliteThread(dataDir: string | undefined): Promise<Pg
       await worker.terminate();
     },
   };
+}
+
+function spawnWorker(dataDir: string | undefined, initOnly: boolean): Worker {
+  return new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { dataDir, pgliteUrl: PGLITE_URL, postgresqlconf: POSTGRESQL_CONF, initOnly },
+  });
+}
+
+/** Resolves when the worker's database is ready; on failure the worker is ended and it rejects. */
+async function whenReady(worker: Worker): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (m: { ready?: true; fatal?: string }) => {
+      if (m.ready) {
+        worker.off('error', reject);
+        resolve();
+      } else if (m.fatal) {
+        reject(new Error(`embedded database failed to start: ${m.fatal}`));
+      }
+    };
+    worker.once('message', onMessage);
+    worker.once('error', reject);
+  }).catch(async (err) => {
+    await worker.terminate();
+    throw err;
+  });
+}
+
+async function stopWhenReady(worker: Worker): Promise<void> {
+  await whenReady(worker);
+  await worker.terminate();
 }
