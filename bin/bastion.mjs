@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // The CLI. Runs the compiled JavaScript when dist/ holds a current build (production, the image);
 // in a checkout with newer sources it runs the TypeScript through tsx (a dev dependency) instead.
-import { distIsCurrent } from '../scripts/dist.mjs';
+import module from 'node:module';
+
+// Compiled code cached on disk across runs (Node 22.1+; see src/main.ts).
+module.enableCompileCache?.();
+const { distIsCurrent } = await import('../scripts/dist.mjs');
 
 if (distIsCurrent()) {
   await import('../dist/src/cli.js');
