@@ -80,6 +80,8 @@ interface Run {
   readonly rps: number;
   /** Server CPU µs per request (user + system), NaN without /proc. */
   readonly cpuUs: number;
+  /** 99th percentile latency, ms (NaN when the load tool does not say). */
+  readonly p99Ms: number;
 }
 
 async function load(
@@ -101,10 +103,11 @@ async function load(
     cpuBefore === undefined || cpuAfter === undefined
       ? Number.NaN
       : (cpuAfter - cpuBefore) / result.requests;
-  return { rps: result.requestsPerSec, cpuUs };
+  return { rps: result.requestsPerSec, cpuUs, p99Ms: result.p99Ms ?? Number.NaN };
 }
 
-const side = (r: Run) => `${fmt(r.rps).padStart(7)} req/s ${r.cpuUs.toFixed(1).padStart(6)} µs`;
+const side = (r: Run) =>
+  `${fmt(r.rps).padStart(7)} req/s ${r.cpuUs.toFixed(1).padStart(6)} µs p99 ${r.p99Ms.toFixed(0).padStart(4)} ms`;
 
 async function measure(scenario: Scenario, bare: ServerHandle, bastion: ServerHandle) {
   const reqs: ScenarioRequests =
@@ -170,6 +173,7 @@ async function measureSides(
   const med = (v: 'A' | 'B'): Run => ({
     rps: median(runs[v].map((r) => r.rps)),
     cpuUs: median(runs[v].map((r) => r.cpuUs)),
+    p99Ms: median(runs[v].map((r) => r.p99Ms)),
   });
   const ratio = median(runs.B.map((b, i) => b.rps / (runs.A[i] as Run).rps));
   const cpuRatio = median(runs.B.map((b, i) => (runs.A[i] as Run).cpuUs / b.cpuUs));

@@ -41,6 +41,8 @@ export interface LoadResult {
   /** Responses with a status >= 400 (wrk) or outside 2xx (autocannon). */
   readonly errorResponses: number;
   readonly socketErrors: number;
+  /** 99th percentile latency, ms (autocannon; undefined with wrk). */
+  readonly p99Ms?: number;
 }
 
 /** wrk when `command -v wrk` finds it, else autocannon; `BENCH_TOOL` overrides. */
@@ -107,6 +109,7 @@ async function runAutocannon(o: LoadOptions): Promise<LoadResult> {
     requests: r.requests.total,
     errorResponses: r.non2xx,
     socketErrors: r.errors,
+    p99Ms: r.latency.p99,
   };
 }
 
