@@ -5,52 +5,25 @@
  * keeps the link, and the used link names `invalid_token`. Screenshots, axe-core, no CSP
  * violation or script error.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountTestEnv, BUILD_TIMEOUT_MS, userByEmail } from '../../test/support/accounts.js';
+import { describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, userByEmail } from '../../test/support/accounts.js';
 import { createAdmin } from '../../test/support/actors.js';
 import { login, uniqueEmail } from '../../test/support/auth.js';
-import {
-  launchChromium,
-  type ServedApp,
-  screenshot,
-  seriousAxeViolations,
-  serveApp,
-} from '../../test/support/browser.js';
-import { extractLink, startTestSmtp, type TestSmtp } from '../../test/support/smtp.js';
+import { checkPage, mailedBrowser, watchedPage } from '../../test/support/browser.js';
+import { extractLink } from '../../test/support/smtp.js';
 import { manualClock } from '../platform/clock.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PASSWORD = 'copper kettles hum below 7 quiet bridges';
 
-let smtp: TestSmtp;
-let served: ServedApp;
-let browser: Browser;
 const clock = manualClock(Math.floor(Date.now() / 1000) * 1000);
 
-beforeAll(async () => {
-  smtp = await startTestSmtp();
-  served = await serveApp({ env: accountTestEnv(smtp), deps: { clock } });
-  browser = await launchChromium();
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await browser?.close();
-  await served?.close();
-  await smtp?.close();
-});
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  expect(await seriousAxeViolations(page, AXE), `axe on ${name}`).toEqual([]);
-}
+const suite = mailedBrowser({ deps: { clock } });
 
 describe('/accept-invite in Chromium', () => {
   it(
     'the mailed link → the form → the password is set; a weak one and a used link are named',
     async () => {
-      const { app, database } = served.ctx;
+      const { app, database } = suite.served.ctx;
       const admin = await createAdmin(app, database.db, clock);
       const email = uniqueEmail('invited');
       const invited = await app.inject({
@@ -60,22 +33,17 @@ describe('/accept-invite in Chromium', () => {
         payload: { email },
       });
       expect(invited.statusCode, invited.body).toBe(201);
-      const mail = await smtp.waitForMail(email, (m) => m.text.includes('/accept-invite'), 15_000);
-      const link = extractLink(mail, '/accept-invite');
-      expect(link.origin).toBe(served.base);
-
-      const context = await browser.newContext();
-      const problems: string[] = [];
-      const page = await context.newPage();
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-      page.on('console', (msg) => {
-        if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-          problems.push(`console: ${msg.text()}`);
-        }
-      });
-      await page.addInitScript(
-        "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
+      const mail = await suite.smtp.waitForMail(
+        email,
+        (m) => m.text.includes('/accept-invite'),
+        15_000,
       );
+      const link = extractLink(mail, '/accept-invite');
+      expect(link.origin).toBe(suite.served.base);
+
+      const context = await suite.browser.newContext();
+      const problems: string[] = [];
+      const page = await watchedPage(context, problems);
       const opened = await page.goto(link.href);
       expect(opened?.status()).toBe(200);
       expect(opened?.headers()['cache-control']).toContain('no-store');

@@ -4,84 +4,34 @@
  * its sessions, log out, and forgot → reset; the MFA step keeps `returnTo`. Every page is
  * screenshotted (test-artifacts/screenshots/) and checked with axe-core.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accountTestEnv,
-  BUILD_TIMEOUT_MS,
-  waitForAccountMail,
-} from '../../test/support/accounts.js';
+import type { BrowserContext } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, waitForAccountMail } from '../../test/support/accounts.js';
 import { login, STRONG_PASSWORD, uniqueEmail } from '../../test/support/auth.js';
-import {
-  launchChromium,
-  type ServedApp,
-  screenshot,
-  seriousAxeViolations,
-  serveApp,
-} from '../../test/support/browser.js';
+import { checkPage, mailedBrowser, watchedPage } from '../../test/support/browser.js';
 import { enrolTotp, freshCode } from '../../test/support/mfa.js';
-import { extractLink, startTestSmtp, type TestSmtp } from '../../test/support/smtp.js';
+import { extractLink } from '../../test/support/smtp.js';
 import { manualClock } from '../platform/clock.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
 
-let smtp: TestSmtp;
-let served: ServedApp;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  smtp = await startTestSmtp();
-  served = await serveApp({ env: accountTestEnv(smtp), deps: { clock } });
-  base = served.base;
-  browser = await launchChromium();
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await browser?.close();
-  await served?.close();
-  await smtp?.close();
-});
-
-/** A page that records CSP violations and script errors, which must stay empty. */
-async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    // A 4xx page (a refused form) and the absent favicon log "Failed to load resource".
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-      problems.push(`console: ${msg.text()}`);
-    }
-  });
-  await page.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
-  );
-  return page;
-}
-
-/** Screenshot and axe-core check of the page as it is now. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  expect(await seriousAxeViolations(page, AXE), `axe on ${name}`).toEqual([]);
-}
+const suite = mailedBrowser({ deps: { clock } });
 
 async function cookieNames(context: BrowserContext): Promise<string[]> {
-  return (await context.cookies(base)).map((c) => c.name).sort();
+  return (await context.cookies(suite.base)).map((c) => c.name).sort();
 }
 
 describe('hosted pages in Chromium', () => {
   it(
     'register → mail → verify with the password → sign in → account → log out; the back button shows nothing',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
       const page = await watchedPage(context, problems);
       const email = uniqueEmail('pages');
       const displayName = 'Ada Pages';
 
-      const registerPage = await page.goto(`${base}/register`);
+      const registerPage = await page.goto(`${suite.base}/register`);
       expect(registerPage?.status()).toBe(200);
       expect(registerPage?.headers()['content-security-policy']).toContain(
         "frame-ancestors 'none'",
@@ -95,9 +45,9 @@ describe('hosted pages in Chromium', () => {
       await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
       await checkPage(page, 'register-sent');
 
-      const mail = await waitForAccountMail(smtp, email, 'verification');
+      const mail = await waitForAccountMail(suite.smtp, email, 'verification');
       const link = extractLink(mail, '/verify-email');
-      expect(link.origin).toBe(base);
+      expect(link.origin).toBe(suite.base);
       await page.goto(link.href);
       await checkPage(page, 'verify-email');
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
@@ -105,12 +55,12 @@ describe('hosted pages in Chromium', () => {
       await expect.poll(() => page.locator('h1').textContent()).toBe('Address verified');
       await page.getByRole('link', { name: 'Sign in' }).click();
 
-      await page.waitForURL(`${base}/login`);
+      await page.waitForURL(`${suite.base}/login`);
       await checkPage(page, 'login');
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await page.waitForURL(`${base}/account`);
+      await page.waitForURL(`${suite.base}/account`);
       await checkPage(page, 'account');
       expect(await page.locator('#display-name').textContent()).toBe(displayName);
       const main = (await page.locator('main').textContent()) ?? '';
@@ -120,7 +70,7 @@ describe('hosted pages in Chromium', () => {
       expect(main).toMatch(/HeadlessChrome|Chrome/);
 
       // The same cookies as POST /auth/login: refresh, readable CSRF, device (+ the form cookie).
-      const cookies = await context.cookies(base);
+      const cookies = await context.cookies(suite.base);
       const byName = new Map(cookies.map((c) => [c.name, c]));
       expect(byName.get('bastion_refresh')?.httpOnly).toBe(true);
       expect(byName.get('bastion_refresh')?.sameSite).toBe('Strict');
@@ -128,7 +78,7 @@ describe('hosted pages in Chromium', () => {
       expect(byName.has('bastion_device')).toBe(true);
 
       await page.getByRole('button', { name: 'Log out' }).click();
-      await page.waitForURL(`${base}/login`);
+      await page.waitForURL(`${suite.base}/login`);
       const after = await cookieNames(context);
       expect(after).toContain('bastion_device');
       expect(after).not.toContain('bastion_refresh');
@@ -149,26 +99,26 @@ describe('hosted pages in Chromium', () => {
   it(
     'forgot → mailed link → reset → sign in with the new password',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
       const page = await watchedPage(context, problems);
       const email = uniqueEmail('reset');
-      await served.ctx.app.inject({
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/register',
         payload: { email, password: STRONG_PASSWORD, displayName: 'Reset Me' },
       });
-      await waitForAccountMail(smtp, email, 'verification');
+      await waitForAccountMail(suite.smtp, email, 'verification');
 
-      await page.goto(`${base}/login`);
+      await page.goto(`${suite.base}/login`);
       await page.getByRole('link', { name: 'Forgot your password?' }).click();
-      await page.waitForURL(`${base}/forgot-password`);
+      await page.waitForURL(`${suite.base}/forgot-password`);
       await checkPage(page, 'forgot-password');
       await page.getByLabel('Email').fill(email);
       await page.getByRole('button', { name: 'Send the link' }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
 
-      const mail = await waitForAccountMail(smtp, email, 'reset');
+      const mail = await waitForAccountMail(suite.smtp, email, 'reset');
       await page.goto(extractLink(mail, '/reset-password').href);
       await checkPage(page, 'reset-password');
       const newPassword = 'amber-heron-crosses-11-quiet-bridges';
@@ -180,7 +130,7 @@ describe('hosted pages in Chromium', () => {
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(newPassword);
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await page.waitForURL(`${base}/account`);
+      await page.waitForURL(`${suite.base}/account`);
       expect(await page.locator('#display-name').textContent()).toBe('Reset Me');
       expect(problems).toEqual([]);
       await context.close();
@@ -191,26 +141,28 @@ describe('hosted pages in Chromium', () => {
   it(
     'a wrong password names invalid_credentials; the MFA step asks for `code` and keeps returnTo',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
       const page = await watchedPage(context, problems);
       const email = uniqueEmail('mfa');
-      await served.ctx.app.inject({
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/register',
         payload: { email, password: STRONG_PASSWORD, displayName: 'Two Step' },
       });
-      const mail = await waitForAccountMail(smtp, email, 'verification');
+      const mail = await waitForAccountMail(suite.smtp, email, 'verification');
       const token = extractLink(mail, '/verify-email').searchParams.get('token');
-      await served.ctx.app.inject({
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/verify-email',
         payload: { token, password: STRONG_PASSWORD },
       });
-      const api = await login(served.ctx.app, email, STRONG_PASSWORD);
-      const { secret } = await enrolTotp(served.ctx.app, api.accessToken, clock);
+      const api = await login(suite.served.ctx.app, email, STRONG_PASSWORD);
+      const { secret } = await enrolTotp(suite.served.ctx.app, api.accessToken, clock);
 
-      await page.goto(`${base}/login?returnTo=${encodeURIComponent('/account?tab=sessions')}`);
+      await page.goto(
+        `${suite.base}/login?returnTo=${encodeURIComponent('/account?tab=sessions')}`,
+      );
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill('not-the-password-at-all');
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -226,7 +178,7 @@ describe('hosted pages in Chromium', () => {
       expect(await page.locator('input[name=code]').count()).toBe(1);
       await page.getByLabel('Code').fill(freshCode(secret, clock));
       await page.getByRole('button', { name: 'Verify' }).click();
-      await page.waitForURL(`${base}/account?tab=sessions`);
+      await page.waitForURL(`${suite.base}/account?tab=sessions`);
       expect(await page.locator('#display-name').textContent()).toBe('Two Step');
       expect(problems).toEqual([]);
       await context.close();
@@ -237,17 +189,17 @@ describe('hosted pages in Chromium', () => {
   it(
     "a social login's MFA hand-off (/login?mfa=1#mfaToken=…) completes in the page form",
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
       const page = await watchedPage(context, problems);
       const email = uniqueEmail('handoff');
-      await served.ctx.app.inject({
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/register',
         payload: { email, password: STRONG_PASSWORD, displayName: 'Hand Off' },
       });
-      const mail = await waitForAccountMail(smtp, email, 'verification');
-      await served.ctx.app.inject({
+      const mail = await waitForAccountMail(suite.smtp, email, 'verification');
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/verify-email',
         payload: {
@@ -255,20 +207,20 @@ describe('hosted pages in Chromium', () => {
           password: STRONG_PASSWORD,
         },
       });
-      const api = await login(served.ctx.app, email, STRONG_PASSWORD);
-      const { secret } = await enrolTotp(served.ctx.app, api.accessToken, clock);
+      const api = await login(suite.served.ctx.app, email, STRONG_PASSWORD);
+      const { secret } = await enrolTotp(suite.served.ctx.app, api.accessToken, clock);
       // The first step from this browser (as the social callback would end it): the challenge
       // cookie lands in the browser, the token goes into the fragment.
-      const first = await page.request.post(`${base}/auth/login`, {
+      const first = await page.request.post(`${suite.base}/auth/login`, {
         data: { email, password: STRONG_PASSWORD },
       });
       expect(first.status()).toBe(401);
       const { mfaToken } = (await first.json()) as { mfaToken: string };
-      await page.goto(`${base}/login?mfa=1&returnTo=%2Faccount#mfaToken=${mfaToken}`);
+      await page.goto(`${suite.base}/login?mfa=1&returnTo=%2Faccount#mfaToken=${mfaToken}`);
       expect(new URL(page.url()).hash).toBe('');
       await page.getByLabel('Code').fill(freshCode(secret, clock));
       await page.getByRole('button', { name: 'Verify' }).click();
-      await page.waitForURL(`${base}/account`);
+      await page.waitForURL(`${suite.base}/account`);
       expect(await page.locator('#display-name').textContent()).toBe('Hand Off');
       expect(problems).toEqual([]);
       await context.close();
@@ -279,7 +231,7 @@ describe('hosted pages in Chromium', () => {
   it(
     'on a phone-sized screen the pages fit the width (no sideways scrolling)',
     async () => {
-      const context = await browser.newContext({
+      const context = await suite.browser.newContext({
         viewport: { width: 375, height: 740 },
         deviceScaleFactor: 2,
         isMobile: true,
@@ -290,7 +242,7 @@ describe('hosted pages in Chromium', () => {
         ['/login', 'login-phone'],
         ['/register', 'register-phone'],
       ] as const) {
-        await page.goto(`${base}${path}`);
+        await page.goto(`${suite.base}${path}`);
         expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
           375,
         );
@@ -304,11 +256,11 @@ describe('hosted pages in Chromium', () => {
   it(
     'a social login refusal redirected to /login?error= names its code; any other value is not echoed',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const page = await watchedPage(context, []);
-      await page.goto(`${base}/login?error=oauth_state_invalid`);
+      await page.goto(`${suite.base}/login?error=oauth_state_invalid`);
       expect(await page.locator('[role=alert]').textContent()).toContain('oauth_state_invalid');
-      await page.goto(`${base}/login?error=${encodeURIComponent('Call +1 555 0100 now')}`);
+      await page.goto(`${suite.base}/login?error=${encodeURIComponent('Call +1 555 0100 now')}`);
       expect(await page.locator('[role=alert]').count()).toBe(0);
       expect(await page.content()).not.toContain('555 0100');
       await context.close();
@@ -319,16 +271,16 @@ describe('hosted pages in Chromium', () => {
   it(
     'the "this was not me" link explains what it did and what to do next',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const page = await watchedPage(context, []);
       const email = uniqueEmail('notme');
-      await served.ctx.app.inject({
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/register',
         payload: { email, password: STRONG_PASSWORD, displayName: 'Not Me' },
       });
-      const verification = await waitForAccountMail(smtp, email, 'verification');
-      await served.ctx.app.inject({
+      const verification = await waitForAccountMail(suite.smtp, email, 'verification');
+      await suite.served.ctx.app.inject({
         method: 'POST',
         url: '/auth/verify-email',
         payload: {
@@ -337,8 +289,8 @@ describe('hosted pages in Chromium', () => {
         },
       });
       // A login from a browser without the device cookie mails a new-device notice.
-      await login(served.ctx.app, email, STRONG_PASSWORD);
-      const notice = await waitForAccountMail(smtp, email, 'newDevice');
+      await login(suite.served.ctx.app, email, STRONG_PASSWORD);
+      const notice = await waitForAccountMail(suite.smtp, email, 'newDevice');
       await page.goto(extractLink(notice, '/secure-account').href);
       await checkPage(page, 'secure-account');
       await page.getByRole('button', { name: /This was not me/ }).click();
@@ -347,7 +299,7 @@ describe('hosted pages in Chromium', () => {
       expect(text).toContain('signed out every session');
       expect(text).toContain('choose a new password');
       await checkPage(page, 'secure-account-done');
-      await waitForAccountMail(smtp, email, 'reset');
+      await waitForAccountMail(suite.smtp, email, 'reset');
       await context.close();
     },
     BUILD_TIMEOUT_MS,

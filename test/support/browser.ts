@@ -15,7 +15,11 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { accountTestEnv, BUILD_TIMEOUT_MS, waitForAccountMail } from './accounts.js';
 import { createTestApp, type TestAppOptions, type TestContext } from './app.js';
+import { STRONG_PASSWORD } from './auth.js';
+import { extractLink, startTestSmtp, type TestSmtp } from './smtp.js';
 
 export function chromiumPath(): string {
   try {
@@ -25,7 +29,12 @@ export function chromiumPath(): string {
   }
 }
 
-export function launchChromium(): Promise<Browser> {
+export interface LaunchOptions {
+  /** Added after the usual flags (e.g. `--host-resolver-rules=…`). */
+  readonly args?: readonly string[];
+}
+
+export function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     args: [
@@ -36,6 +45,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(options.args ?? []),
     ],
   });
 }
@@ -144,6 +154,16 @@ export function pageViolations(page: Page): Promise<AxeViolation[]> {
   return seriousAxeViolations(page, AXE_SOURCE);
 }
 
+/** A page whose problems are checked: how, and what counts as one. */
+export interface WatchOptions {
+  /** The page's default timeout for actions and waits; unset, Playwright's own (30 s). */
+  readonly timeoutMs?: number;
+  /** CSP violations are problems (an init script logs each as a console error). Default: on. */
+  readonly cspViolations?: boolean;
+  /** Every `alert`/`confirm`/`prompt` is a problem (a script that ran where none should). */
+  readonly dialogs?: boolean;
+}
+
 /**
  * A page whose script errors and CSP violations land in `problems` (a test asserts it stays
  * empty). A 4xx page and the absent favicon log "Failed to load resource": not a problem.
@@ -151,18 +171,108 @@ export function pageViolations(page: Page): Promise<AxeViolation[]> {
 export async function watchedPage(
   context: BrowserContext,
   problems: string[],
-  timeoutMs = 20_000,
+  options: WatchOptions = {},
 ): Promise<Page> {
   const page = await context.newPage();
-  page.setDefaultTimeout(timeoutMs);
+  if (options.timeoutMs !== undefined) page.setDefaultTimeout(options.timeoutMs);
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  if (options.dialogs) page.on('dialog', (d) => problems.push(`dialog: ${d.message()}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
       problems.push(`console: ${msg.text()}`);
     }
   });
-  await page.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
-  );
+  if (options.cspViolations ?? true) {
+    await page.addInitScript(
+      "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
+    );
+  }
   return page;
+}
+
+/** A full-page screenshot named `name`, then no serious or critical axe-core violation. */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  expect(await pageViolations(page), `axe on ${name}`).toEqual([]);
+}
+
+export interface MailedBrowser {
+  readonly smtp: TestSmtp;
+  readonly served: ServedApp;
+  /** The origin the browser uses (`served.base`). */
+  readonly base: string;
+  readonly browser: Browser;
+}
+
+function ready<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`${name} is there once the file's beforeAll has run`);
+  return value;
+}
+
+/**
+ * The hosted-page tests' setup, as this file's beforeAll/afterAll: a test SMTP server, an app
+ * that mails to it (accountTestEnv) served over loopback, and Chromium. Read the fields inside
+ * tests and hooks (they are set by beforeAll).
+ */
+export function mailedBrowser(
+  options: {
+    readonly deps?: TestAppOptions['deps'];
+    /** `localhost` for WebAuthn (see serveApp). */
+    readonly host?: '127.0.0.1' | 'localhost';
+  } = {},
+): MailedBrowser {
+  let smtp: TestSmtp | undefined;
+  let served: ServedApp | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    smtp = await startTestSmtp();
+    served = await serveApp(
+      { env: accountTestEnv(smtp), deps: options.deps },
+      undefined,
+      options.host,
+    );
+    browser = await launchChromium();
+  }, BUILD_TIMEOUT_MS);
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+    await smtp?.close();
+  });
+  return {
+    get smtp() {
+      return ready(smtp, 'smtp');
+    },
+    get served() {
+      return ready(served, 'served');
+    },
+    get base() {
+      return ready(served, 'served').base;
+    },
+    get browser() {
+      return ready(browser, 'browser');
+    },
+  };
+}
+
+/**
+ * Signs up on the pages as a person would: /register with STRONG_PASSWORD, "Check your mail", the
+ * mailed link, the password again, "Address verified". The page is left there, signed out.
+ */
+export async function signUpOnPages(
+  page: Page,
+  at: MailedBrowser,
+  email: string,
+  displayName: string,
+): Promise<void> {
+  await page.goto(`${at.base}/register`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Display name').fill(displayName);
+  await page.getByLabel('Password').fill(STRONG_PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
+  const mail = await waitForAccountMail(at.smtp, email, 'verification');
+  await page.goto(extractLink(mail, '/verify-email').href);
+  await page.getByLabel('Password').fill(STRONG_PASSWORD);
+  await page.getByRole('button', { name: 'Verify my address' }).click();
+  await expect.poll(() => page.locator('h1').textContent()).toBe('Address verified');
 }

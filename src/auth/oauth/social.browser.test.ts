@@ -4,22 +4,19 @@
  * which lists the provider; unlinking the last way in is refused on the page; a second provider
  * is linked from the account page through its own pages, after which the first can be unlinked.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS } from '../../../test/support/accounts.js';
 import {
+  checkPage,
   launchChromium,
   type ServedApp,
   screenshot,
-  seriousAxeViolations,
   serveApp,
 } from '../../../test/support/browser.js';
 import { startIdpWithPages } from '../../../test/support/idp-pages.js';
 import type { Peer } from '../../../test/support/social.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const CLIENT_ID = 'bastion-corp';
 const CLIENT_SECRET = 'secret-corp-0123456789abcdef0123456789abcdef';
 
@@ -80,8 +77,7 @@ describe('social login in Chromium (issue 16)', () => {
       await expect(page.getByRole('heading', { name: 'Your account' }).count()).resolves.toBe(1);
       const providers = page.getByRole('table', { name: /Providers that sign you in/ });
       await expect(providers.textContent()).resolves.toContain(`${name}@people.test`);
-      expect(await seriousAxeViolations(page, AXE)).toEqual([]);
-      await screenshot(page, 'social-account');
+      await checkPage(page, 'social-account');
 
       // The only way into this account (no password): unlinking it is refused, and said why.
       await page.getByRole('button', { name: 'Unlink Corp' }).click();

@@ -5,43 +5,24 @@
  * (discoverable: no address typed), with the challenge cookie the browser keeps by itself.
  * Browsers refuse WebAuthn on a bare IP address, so PUBLIC_URL is `http://localhost:<port>`.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS } from '../../../test/support/accounts.js';
 import { createActor } from '../../../test/support/actors.js';
-import { createTestApp, type TestContext } from '../../../test/support/app.js';
-import { chromiumPath } from '../../../test/support/browser.js';
+import { launchChromium, type ServedApp, serveApp } from '../../../test/support/browser.js';
 
-let ctx: TestContext | undefined;
+let served: ServedApp;
 let base: string;
 let browser: Browser;
-const server = createServer((req, res) => {
-  if (ctx) ctx.app.routing(req, res);
-  else res.writeHead(503).end();
-});
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://localhost:${(server.address() as AddressInfo).port}`;
-  ctx = await createTestApp({ env: { PUBLIC_URL: base } });
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--host-resolver-rules=MAP localhost 127.0.0.1',
-    ],
-  });
+  served = await serveApp({}, undefined, 'localhost');
+  base = served.base;
+  browser = await launchChromium({ args: ['--host-resolver-rules=MAP localhost 127.0.0.1'] });
 }, BUILD_TIMEOUT_MS);
 afterAll(async () => {
   await browser?.close();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await ctx?.close();
+  await served?.close();
 });
 
 /**
@@ -131,7 +112,7 @@ type Answer = { status: number; body: Record<string, unknown> };
 
 describe('passkeys in Chromium (issue 15)', () => {
   it('adds a passkey with the virtual authenticator, then signs in with it alone', async () => {
-    const app = ctx as TestContext;
+    const app = served.ctx;
     const user = await createActor(app.app, app.database.db, { prefix: 'chromium' });
     const context = await browser.newContext();
     try {

@@ -5,82 +5,39 @@
  * (its tokens stop working), sign out everywhere, and delete the account (then sign-in fails).
  * Every page is screenshotted and checked with axe-core; no CSP violation or script error.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accountTestEnv,
-  BUILD_TIMEOUT_MS,
-  waitForAccountMail,
-} from '../../../test/support/accounts.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS } from '../../../test/support/accounts.js';
 import { bearer, login, STRONG_PASSWORD, uniqueEmail } from '../../../test/support/auth.js';
 import {
-  launchChromium,
-  type ServedApp,
-  screenshot,
-  seriousAxeViolations,
-  serveApp,
+  checkPage,
+  mailedBrowser,
+  signUpOnPages,
+  watchedPage,
 } from '../../../test/support/browser.js';
-import { extractLink, startTestSmtp, type TestSmtp } from '../../../test/support/smtp.js';
+import { extractLink } from '../../../test/support/smtp.js';
 import { manualClock } from '../../platform/clock.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
 
-let smtp: TestSmtp;
-let served: ServedApp;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  smtp = await startTestSmtp();
-  served = await serveApp({ env: accountTestEnv(smtp), deps: { clock } });
-  base = served.base;
-  browser = await launchChromium();
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await browser?.close();
-  await served?.close();
-  await smtp?.close();
-});
-
-/** A page that records CSP violations and script errors, which must stay empty. */
-async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-      problems.push(`console: ${msg.text()}`);
-    }
-  });
-  await page.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));",
-  );
-  return page;
-}
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  expect(await seriousAxeViolations(page, AXE), `axe on ${name}`).toEqual([]);
-}
+const suite = mailedBrowser({ deps: { clock } });
 
 async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto(`${base}/login`);
+  await page.goto(`${suite.base}/login`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL(`${base}/account`);
+  await page.waitForURL(`${suite.base}/account`);
 }
 
 /** A second device signing in through the API: its access token, and whether it still works. */
 async function apiDevice(email: string, password: string, agent: string) {
-  const session = await login(served.ctx.app, email, password, { 'user-agent': agent });
+  const session = await login(suite.served.ctx.app, email, password, { 'user-agent': agent });
   return {
     ...session,
     alive: async () =>
       (
-        await served.ctx.app.inject({
+        await suite.served.ctx.app.inject({
           method: 'GET',
           url: '/auth/me',
           headers: bearer(session.accessToken),
@@ -93,30 +50,20 @@ describe('the account forms in Chromium', () => {
   it(
     'display name, email change, password, revoke a session, sign out everywhere, delete',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
       const page = await watchedPage(context, problems);
       const email = uniqueEmail('acct');
 
       // Sign up on the pages.
-      await page.goto(`${base}/register`);
-      await page.getByLabel('Email').fill(email);
-      await page.getByLabel('Display name').fill('Grace Before');
-      await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Create account' }).click();
-      await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
-      const verify = await waitForAccountMail(smtp, email, 'verification');
-      await page.goto(extractLink(verify, '/verify-email').href);
-      await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Verify my address' }).click();
-      await expect.poll(() => page.locator('h1').textContent()).toBe('Address verified');
+      await signUpOnPages(page, suite, email, 'Grace Before');
       await signIn(page, email, STRONG_PASSWORD);
       await checkPage(page, 'account-forms');
 
       // Display name.
       await page.getByLabel('Display name').fill('Grace After');
       await page.getByRole('button', { name: 'Save display name' }).click();
-      await page.waitForURL(`${base}/account?done=profile`);
+      await page.waitForURL(`${suite.base}/account?done=profile`);
       expect(await page.locator('#display-name').textContent()).toBe('Grace After');
       expect(await page.getByRole('status').textContent()).toContain('display name was saved');
 
@@ -127,22 +74,22 @@ describe('the account forms in Chromium', () => {
       await page.getByRole('button', { name: 'Change email address' }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Check your inbox');
       await checkPage(page, 'account-email-sent');
-      const confirm = await smtp.waitForMail(
+      const confirm = await suite.smtp.waitForMail(
         newEmail,
         (m) => m.text.includes('/confirm-email'),
         15_000,
       );
-      expect(extractLink(confirm, '/confirm-email').origin).toBe(base);
-      await page.goto(`${base}/account`);
+      expect(extractLink(confirm, '/confirm-email').origin).toBe(suite.base);
+      await page.goto(`${suite.base}/account`);
 
       // Password: changed on the page, then a sign-in with the new one.
       const newPassword = 'copper-wren-hums-over-12-still-ponds';
       await page.getByLabel('Current password').fill(STRONG_PASSWORD);
       await page.getByLabel('New password').fill(newPassword);
       await page.getByRole('button', { name: 'Change password' }).click();
-      await page.waitForURL(`${base}/account?done=password`);
+      await page.waitForURL(`${suite.base}/account?done=password`);
       await page.getByRole('button', { name: 'Log out', exact: true }).click();
-      await page.waitForURL(`${base}/login`);
+      await page.waitForURL(`${suite.base}/login`);
       await signIn(page, email, newPassword);
 
       // Revoke the session a second device opened through the API.
@@ -154,7 +101,7 @@ describe('the account forms in Chromium', () => {
       );
       await checkPage(page, 'account-two-sessions');
       await page.getByRole('button', { name: /Revoke the session of SecondDevice\/1\.0/ }).click();
-      await page.waitForURL(`${base}/account?done=session_revoked`);
+      await page.waitForURL(`${suite.base}/account?done=session_revoked`);
       expect(await page.locator('main').textContent()).not.toContain('SecondDevice/1.0');
       expect(await other.alive()).toBe(false);
       expect(await page.locator('main').textContent()).toContain('(this device)');
@@ -163,9 +110,9 @@ describe('the account forms in Chromium', () => {
       const third = await apiDevice(email, newPassword, 'ThirdDevice/1.0');
       expect(await third.alive()).toBe(true);
       await page.getByRole('button', { name: 'Sign out everywhere' }).click();
-      await page.waitForURL(`${base}/login`);
+      await page.waitForURL(`${suite.base}/login`);
       expect(await third.alive()).toBe(false);
-      await page.goto(`${base}/account`);
+      await page.goto(`${suite.base}/account`);
       await page.waitForURL(/\/login\?returnTo=%2Faccount$/);
 
       // Delete the account (a fresh sign-in), then /login says so and sign-in fails.
@@ -173,7 +120,7 @@ describe('the account forms in Chromium', () => {
       await page.getByLabel('I want to delete my account for good').check();
       await page.locator('#delete-password').fill(newPassword);
       await page.getByRole('button', { name: 'Delete my account' }).click();
-      await page.waitForURL(`${base}/login?notice=account_deleted`);
+      await page.waitForURL(`${suite.base}/login?notice=account_deleted`);
       expect(await page.getByRole('status').textContent()).toContain('Your account was deleted');
       await checkPage(page, 'login-account-deleted');
       await page.getByLabel('Email').fill(email);

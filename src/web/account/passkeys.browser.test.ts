@@ -7,52 +7,23 @@
  * checked with axe-core; the scripts must cause no CSP violation. WebAuthn refuses a bare IP
  * address, so the app is served as `http://localhost:<port>`.
  */
-import type { Browser, CDPSession, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accountTestEnv,
-  BUILD_TIMEOUT_MS,
-  isMail,
-  MAIL_TIMEOUT_MS,
-  waitForAccountMail,
-} from '../../../test/support/accounts.js';
+import type { CDPSession, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, isMail, MAIL_TIMEOUT_MS } from '../../../test/support/accounts.js';
 import { STRONG_PASSWORD, uniqueEmail } from '../../../test/support/auth.js';
 import {
-  launchChromium,
-  pageViolations,
-  type ServedApp,
-  screenshot,
-  serveApp,
+  checkPage,
+  mailedBrowser,
+  signUpOnPages,
   watchedPage,
 } from '../../../test/support/browser.js';
 import { freshCode } from '../../../test/support/mfa.js';
-import { extractLink, startTestSmtp, type TestSmtp } from '../../../test/support/smtp.js';
 import { codeAt } from '../../auth/mfa/totp.js';
 import { manualClock } from '../../platform/clock.js';
 
 const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
 
-let smtp: TestSmtp;
-let served: ServedApp;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  smtp = await startTestSmtp();
-  served = await serveApp({ env: accountTestEnv(smtp), deps: { clock } }, undefined, 'localhost');
-  base = served.base;
-  browser = await launchChromium();
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await browser?.close();
-  await served?.close();
-  await smtp?.close();
-});
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  expect(await pageViolations(page), `axe on ${name}`).toEqual([]);
-}
+const suite = mailedBrowser({ deps: { clock }, host: 'localhost' });
 
 async function virtualAuthenticator(cdp: CDPSession): Promise<string> {
   await cdp.send('WebAuthn.enable');
@@ -71,42 +42,31 @@ async function virtualAuthenticator(cdp: CDPSession): Promise<string> {
 
 async function logOut(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Log out', exact: true }).click();
-  await page.waitForURL(`${base}/login`);
+  await page.waitForURL(`${suite.base}/login`);
 }
 
 describe('the sign-in journey in Chromium, pages only', () => {
   it(
     'register → verify → sign in → TOTP → sign in with the code → add a passkey → sign in with it alone → rename → remove',
     async () => {
-      const context = await browser.newContext();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
       try {
-        const page = await watchedPage(context, problems);
+        const page = await watchedPage(context, problems, { timeoutMs: 20_000 });
         const cdp = await context.newCDPSession(page);
         const authenticatorId = await virtualAuthenticator(cdp);
         const email = uniqueEmail('journey');
 
-        await page.goto(`${base}/register`);
-        await page.getByLabel('Email').fill(email);
-        await page.getByLabel('Display name').fill('Grace Journey');
-        await page.getByLabel('Password').fill(STRONG_PASSWORD);
-        await page.getByRole('button', { name: 'Create account' }).click();
-        await expect.poll(() => page.locator('h1').textContent()).toBe('Check your mail');
+        await signUpOnPages(page, suite, email, 'Grace Journey');
 
-        const mail = await waitForAccountMail(smtp, email, 'verification');
-        await page.goto(extractLink(mail, '/verify-email').href);
-        await page.getByLabel('Password').fill(STRONG_PASSWORD);
-        await page.getByRole('button', { name: 'Verify my address' }).click();
-        await expect.poll(() => page.locator('h1').textContent()).toBe('Address verified');
-
-        await page.goto(`${base}/login`);
+        await page.goto(`${suite.base}/login`);
         // The passkey button shows only where a script and WebAuthn are there: here, both.
         await expect.poll(() => page.locator('#passkey-signin').isVisible()).toBe(true);
         await checkPage(page, 'journey-login');
         await page.getByLabel('Email').fill(email);
         await page.getByLabel('Password').fill(STRONG_PASSWORD);
         await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-        await page.waitForURL(`${base}/account`);
+        await page.waitForURL(`${suite.base}/account`);
         expect(await page.locator('main').textContent()).toContain('No passkey is registered yet');
 
         // Two-step verification from the account page, the code computed from the shown key.
@@ -116,7 +76,7 @@ describe('the sign-in journey in Chromium, pages only', () => {
         await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
         await expect.poll(() => page.locator('#recovery-codes li').count()).toBeGreaterThan(0);
         await page.getByRole('link', { name: 'Back to your account' }).click();
-        await page.waitForURL(`${base}/account`);
+        await page.waitForURL(`${suite.base}/account`);
         await logOut(page);
 
         // Sign in again: the password, then the code step.
@@ -125,7 +85,7 @@ describe('the sign-in journey in Chromium, pages only', () => {
         await page.getByRole('button', { name: 'Sign in', exact: true }).click();
         await page.getByLabel('Code').fill(freshCode(secret, clock));
         await page.getByRole('button', { name: 'Verify' }).click();
-        await page.waitForURL(`${base}/account`);
+        await page.waitForURL(`${suite.base}/account`);
 
         // Add a passkey with the page's button; the virtual authenticator answers.
         await expect.poll(() => page.locator('#passkey-add').isVisible()).toBe(true);
@@ -133,14 +93,14 @@ describe('the sign-in journey in Chromium, pages only', () => {
         await checkPage(page, 'journey-account-mfa');
         await page.getByLabel('Name for the new passkey (optional)').fill('Work laptop');
         await page.getByRole('button', { name: 'Add a passkey' }).click();
-        await page.waitForURL(`${base}/account?done=passkey_added`);
+        await page.waitForURL(`${suite.base}/account?done=passkey_added`);
         expect(await page.locator('.passkey-name').allTextContents()).toEqual(['Work laptop']);
         const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
         expect(credentials).toHaveLength(1);
         expect(credentials[0]?.isResidentCredential).toBe(true);
         await checkPage(page, 'journey-account-passkey');
         // The owner is told, with the "this was not me" link (the mfaChanged notice).
-        const notice = await smtp.waitForMail(
+        const notice = await suite.smtp.waitForMail(
           email,
           (m) => isMail('mfaChanged')(m) && m.text.includes('A passkey was added'),
           MAIL_TIMEOUT_MS,
@@ -150,17 +110,17 @@ describe('the sign-in journey in Chromium, pages only', () => {
         // Log out (the device cookie stays), then the passkey alone signs in: no address typed.
         await logOut(page);
         await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-        await page.waitForURL(`${base}/account`);
+        await page.waitForURL(`${suite.base}/account`);
         expect(await page.locator('main').textContent()).toContain(email);
         expect(await page.locator('main').textContent()).not.toContain('never');
 
         // Rename and remove with the plain forms (the sign-in above is recent).
         await page.getByLabel('New name for Work laptop').fill('Old laptop');
         await page.getByRole('button', { name: 'Rename' }).click();
-        await page.waitForURL(`${base}/account?done=passkey_renamed`);
+        await page.waitForURL(`${suite.base}/account?done=passkey_renamed`);
         expect(await page.locator('.passkey-name').allTextContents()).toEqual(['Old laptop']);
         await page.getByRole('button', { name: 'Remove passkey Old laptop' }).click();
-        await page.waitForURL(`${base}/account?done=passkey_removed`);
+        await page.waitForURL(`${suite.base}/account?done=passkey_removed`);
         expect(await page.locator('main').textContent()).toContain('No passkey is registered yet');
 
         // The removed passkey no longer signs in: the authenticator still offers it.
@@ -169,7 +129,7 @@ describe('the sign-in journey in Chromium, pages only', () => {
         await expect
           .poll(() => page.locator('#passkey-error').textContent())
           .toContain('invalid_credentials');
-        expect(page.url()).toBe(`${base}/login`);
+        expect(page.url()).toBe(`${suite.base}/login`);
         await checkPage(page, 'journey-login-passkey-refused');
         expect(problems).toEqual([]);
       } finally {

@@ -5,52 +5,21 @@
  * audit chain (intact) and reads the security events. A hostile display name stays text. Every
  * page is screenshotted (test-artifacts/screenshots/) and checked with axe-core.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountTestEnv, BUILD_TIMEOUT_MS } from '../../../test/support/accounts.js';
+import { describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS } from '../../../test/support/accounts.js';
 import { createActor, createAdmin } from '../../../test/support/actors.js';
 import { STRONG_PASSWORD } from '../../../test/support/auth.js';
-import {
-  launchChromium,
-  type ServedApp,
-  screenshot,
-  seriousAxeViolations,
-  serveApp,
-} from '../../../test/support/browser.js';
+import { checkPage, mailedBrowser, watchedPage } from '../../../test/support/browser.js';
 import { freshCode } from '../../../test/support/mfa.js';
-import { startTestSmtp, type TestSmtp } from '../../../test/support/smtp.js';
 import { manualClock } from '../../platform/clock.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const clock = manualClock(Math.floor(Date.now() / 30_000) * 30_000);
 const HOSTILE = '<img src=x onerror=document.title="owned">';
 
-let smtp: TestSmtp;
-let served: ServedApp;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  smtp = await startTestSmtp();
-  served = await serveApp({ env: accountTestEnv(smtp), deps: { clock } });
-  base = served.base;
-  browser = await launchChromium();
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await browser?.close();
-  await served?.close();
-  await smtp?.close();
-});
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  await screenshot(page, name);
-  expect(await seriousAxeViolations(page, AXE), `axe on ${name}`).toEqual([]);
-}
+const suite = mailedBrowser({ deps: { clock } });
 
 async function apiLoginStatus(email: string): Promise<number> {
-  const res = await served.ctx.app.inject({
+  const res = await suite.served.ctx.app.inject({
     method: 'POST',
     url: '/auth/login',
     payload: { email, password: STRONG_PASSWORD },
@@ -62,45 +31,38 @@ describe('/admin in Chromium', () => {
   it(
     'sign in with TOTP → search → lock → roles → delete → verify the audit chain → security events',
     async () => {
-      const { db } = served.ctx.database;
-      const admin = await createAdmin(served.ctx.app, db, clock);
-      const target = await createActor(served.ctx.app, db, {
+      const { db } = suite.served.ctx.database;
+      const admin = await createAdmin(suite.served.ctx.app, db, clock);
+      const target = await createActor(suite.served.ctx.app, db, {
         prefix: 'console-target',
         displayName: HOSTILE,
       });
-      const doomed = await createActor(served.ctx.app, db, {
+      const doomed = await createActor(suite.served.ctx.app, db, {
         prefix: 'console-doomed',
         displayName: 'Doomed Account',
       });
       expect(await apiLoginStatus(target.email)).toBe(200);
 
-      const context = await browser.newContext();
-      const page = await context.newPage();
+      const context = await suite.browser.newContext();
       const problems: string[] = [];
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-      page.on('dialog', (d) => problems.push(`dialog: ${d.message()}`));
-      page.on('console', (msg) => {
-        if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-          problems.push(`console: ${msg.text()}`);
-        }
-      });
+      const page = await watchedPage(context, problems, { dialogs: true, cspViolations: false });
 
       // Not signed in: /admin sends the browser to /login, which brings it back after MFA.
-      await page.goto(`${base}/admin`);
-      await page.waitForURL(`${base}/login?returnTo=%2Fadmin`);
+      await page.goto(`${suite.base}/admin`);
+      await page.waitForURL(`${suite.base}/login?returnTo=%2Fadmin`);
       await page.getByLabel('Email').fill(admin.email);
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Two-step verification');
       await page.getByLabel('Code').fill(freshCode(admin.totpSecret, clock));
       await page.getByRole('button', { name: 'Verify' }).click();
-      await page.waitForURL(`${base}/admin`);
+      await page.waitForURL(`${suite.base}/admin`);
       await checkPage(page, 'admin-users');
 
       // Search, then lock: the notice, the row, and the user's login all say so.
       await page.getByLabel('Search by email or display name').fill(target.email);
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await page.waitForURL(`${base}/admin?query=${encodeURIComponent(target.email)}`);
+      await page.waitForURL(`${suite.base}/admin?query=${encodeURIComponent(target.email)}`);
       const row = page.locator('section.user', { hasText: target.email });
       await expect.poll(() => row.count()).toBe(1);
       expect(await page.locator('section.user').count()).toBe(1);
@@ -132,7 +94,7 @@ describe('/admin in Chromium', () => {
       await page.getByLabel('Search by email or display name').fill(doomed.email);
       await page.getByRole('button', { name: 'Search', exact: true }).click();
       await page.getByRole('link', { name: `Delete ${doomed.email}…` }).click();
-      await page.waitForURL(`${base}/admin/accounts/${doomed.userId}/delete`);
+      await page.waitForURL(`${suite.base}/admin/accounts/${doomed.userId}/delete`);
       await checkPage(page, 'admin-delete');
       await page.getByLabel('Delete this account for good').check();
       await page.getByRole('button', { name: 'Delete the account' }).click();
@@ -146,7 +108,7 @@ describe('/admin in Chromium', () => {
 
       // The audit log lists the changes; the chain verifies.
       await page.getByRole('link', { name: 'Audit log' }).click();
-      await page.waitForURL(`${base}/admin/audit-log`);
+      await page.waitForURL(`${suite.base}/admin/audit-log`);
       const log = (await page.locator('table').textContent()) ?? '';
       expect(log).toContain('admin.user.locked');
       expect(log).toContain('admin.user.roles_changed');
@@ -160,7 +122,7 @@ describe('/admin in Chromium', () => {
 
       // Security events: each admin action is one.
       await page.getByRole('link', { name: 'Security events' }).click();
-      await page.waitForURL(`${base}/admin/security-log`);
+      await page.waitForURL(`${suite.base}/admin/security-log`);
       const events = (await page.locator('table').textContent()) ?? '';
       expect(events).toContain('admin_action');
       expect(events).toContain('admin.user.locked');
