@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { reauthenticationRequired } from '../../access/recent-auth.js';
 import { listIdentities } from '../../auth/oauth/identities.store.js';
 import { oauthError } from '../../auth/oauth/oauth.errors.js';
 import { listPasskeys } from '../../auth/passkeys/passkeys.store.js';
@@ -15,7 +16,6 @@ import {
   listLiveSessions,
   liveSessionOfRefreshCookie,
 } from '../../auth/sessions/sessions.service.js';
-import { AppError } from '../../platform/errors.js';
 import { CsrfOnlyForm } from '../auth/forms.schemas.js';
 import { redirectedError } from '../auth/login.routes.js';
 import { pageError } from '../page-errors.js';
@@ -44,13 +44,7 @@ const AccountQuery = z.object({
 /** A refusal that sent the browser back here; only known codes are shown, never echoed. */
 function accountError(code: string | undefined): PageError | undefined {
   if (code === 'reauthentication_required') {
-    return pageError(
-      new AppError(
-        'reauthentication_required',
-        401,
-        'Log out and sign in again to do this (the last sign-in is over 5 minutes old)',
-      ),
-    );
+    return pageError(reauthenticationRequired('page'));
   }
   if (code === 'last_sign_in_method') return pageError(oauthError('last_sign_in_method'));
   return redirectedError(code);

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RECENT_AUTH_SECONDS } from '../../access/recent-auth.js';
+import { reauthenticationRequired } from '../../access/recent-auth.js';
 import {
   PasskeyName,
   PasskeyParams,
@@ -35,11 +35,7 @@ export function passkeyPageApi(deps: WebDeps, passkeys: PasskeyService) {
     const current = await pageSession(sessions, request);
     if (!current) throw platformError('unauthorized');
     if (!(await signedInRecently(sessions, current))) {
-      throw new AppError(
-        'reauthentication_required',
-        401,
-        `Log out and sign in again to do this (the last sign-in is over ${RECENT_AUTH_SECONDS / 60} minutes old)`,
-      );
+      throw reauthenticationRequired('page');
     }
     return passkeys.liveUser(current.user.id);
   }

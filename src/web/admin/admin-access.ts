@@ -8,11 +8,11 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../access/policy.js';
-import { RECENT_AUTH_SECONDS } from '../../access/recent-auth.js';
+import { RECENT_AUTH_SECONDS, reauthenticationRequired } from '../../access/recent-auth.js';
 import { adminUserError } from '../../admin/users/admin-users.errors.js';
 import type { Actor } from '../../admin/users/admin-users.service.js';
 import { effectiveRoles, type SessionDeps } from '../../auth/sessions/sessions.service.js';
-import { AppError, platformError } from '../../platform/errors.js';
+import { platformError } from '../../platform/errors.js';
 import { type PageSession, pageSession } from '../page-session.js';
 import { loginUrl } from '../return-to.js';
 
@@ -56,10 +56,6 @@ export async function adminSession(
 export function requireRecentSignIn(sessions: SessionDeps, admin: AdminPageSession): void {
   const age = sessions.clock.now() / 1000 - admin.actor.principal.authTime;
   if (age > RECENT_AUTH_SECONDS) {
-    throw new AppError(
-      'reauthentication_required',
-      401,
-      'Log out and sign in again to do this (the last sign-in is over 5 minutes old)',
-    );
+    throw reauthenticationRequired('page');
   }
 }
