@@ -26,7 +26,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
-import pg from 'pg';
 import { cpuTimeUs } from './lib/cpu-time.js';
 import {
   type FloodOptions,
@@ -34,6 +33,7 @@ import {
   RESULT_PREFIX,
   STARTED_LINE,
 } from './lib/flood-protocol.js';
+import { createDatabase, dropDatabase } from './lib/pg-database.js';
 import { type ServerHandle, startServer } from './lib/server.js';
 import { fmt, pct } from './lib/stats.js';
 
@@ -318,30 +318,6 @@ async function embedded(scenario: Scenario): Promise<Deployment> {
   };
 }
 
-async function createDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
-
 /** Deletes this run's keys (SCAN by its own prefix): nothing else in Redis is touched. */
 async function deleteRedisKeys(prefix: string): Promise<number> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -371,8 +347,8 @@ async function distributed(scenario: Scenario, index: number): Promise<Deploymen
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => console.error(err));
   };
   try {
-    const databaseUrl = await createDatabase('bastion_flood');
-    cleanups.push(() => dropDatabase(databaseUrl));
+    const databaseUrl = await createDatabase('bastion_flood', ADMIN_URL);
+    cleanups.push(() => dropDatabase(databaseUrl, ADMIN_URL));
     const redisPrefix = `bench-flood:${RUN_ID}:${index}:`;
     cleanups.push(() => deleteRedisKeys(redisPrefix));
     const keyEncryptionKey = randomBytes(32).toString('base64');

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import * as argon2 from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
-import pg from 'pg';
 import { cpuTimeUs } from './lib/cpu-time.js';
+import { createDatabase, dropDatabase } from './lib/pg-database.js';
 import { startServer } from './lib/server.js';
 import { median, pct } from './lib/stats.js';
 
@@ -34,21 +34,7 @@ const ARGON2 = {
   timeCost: Number(POSITIONAL[1] ?? 2),
   parallelism: 1,
 };
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function adminQuery(sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
-const dbName = `bastion_bench_logins_${randomBytes(4).toString('hex')}`;
-const dbUrl = new URL(ADMIN_URL);
-dbUrl.pathname = `/${dbName}`;
-if (ON_POSTGRES) await adminQuery(`CREATE DATABASE ${dbName}`);
+const dbUrl = ON_POSTGRES ? await createDatabase('bastion_bench_logins') : undefined;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bastion-logins-'));
 process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
@@ -63,7 +49,7 @@ const env = {
   HASH_QUEUE: '1000',
   ARGON2_MEMORY_KIB: String(ARGON2.memoryCost),
   ARGON2_ITERATIONS: String(ARGON2.timeCost),
-  ...(ON_POSTGRES ? { DATABASE_URL: dbUrl.toString() } : {}),
+  ...(dbUrl ? { DATABASE_URL: dbUrl } : {}),
 };
 const server = await startServer(
   'bastion',
@@ -186,5 +172,5 @@ try {
   );
 } finally {
   await server.stop();
-  if (ON_POSTGRES) await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  if (dbUrl) await dropDatabase(dbUrl);
 }

@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util';
 import * as argon2 from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import { type Db, migrateToLatest, openDatabase } from '../src/platform/db/database.js';
 import { BASTION_BENCH_ENV } from './lib/bastion-env.js';
 import { cpuTimeUs } from './lib/cpu-time.js';
+import { createDatabase, dropDatabase } from './lib/pg-database.js';
 import { type ServerHandle, startAll, startServer } from './lib/server.js';
 import { fmt, median, pct } from './lib/stats.js';
 
@@ -41,24 +41,6 @@ const USERS = 64;
 const PRODUCTS = 1000;
 const PASSWORD = 'velvet-otter-drifts-past-9-lanterns';
 const here = (p: string) => new URL(p, import.meta.url).pathname;
-
-async function createDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  await admin.end();
-}
 
 interface Seed {
   readonly users: { id: string; email: string }[];
@@ -181,8 +163,8 @@ async function load(side: Side, scenario: Scenario, products: string[], seconds:
   };
 }
 
-const bastionUrl = await createDatabase('bastion_bench_orders');
-const bareUrl = await createDatabase('bare_bench_orders');
+const bastionUrl = await createDatabase('bastion_bench_orders', ADMIN_URL);
+const bareUrl = await createDatabase('bare_bench_orders', ADMIN_URL);
 const servers: ServerHandle[] = [];
 try {
   const seedData: Seed = {
@@ -298,6 +280,6 @@ try {
   await Promise.all(handles.map((h) => h.close()));
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
-  await dropDatabase(bastionUrl).catch(() => {});
-  await dropDatabase(bareUrl).catch(() => {});
+  await dropDatabase(bastionUrl, ADMIN_URL).catch(() => {});
+  await dropDatabase(bareUrl, ADMIN_URL).catch(() => {});
 }

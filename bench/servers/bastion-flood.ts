@@ -9,36 +9,16 @@
  */
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
-import { type OpenedDeps, openDeps } from '../../src/platform/deps.js';
+import { migrateToLatest } from '../../src/platform/db/database.js';
+import { openDeps } from '../../src/platform/deps.js';
 import { logDestination } from '../../src/platform/logger.js';
-import { createRedisState } from '../../src/platform/state/redis-state.js';
 import { announce } from '../lib/server.js';
 
 const env = JSON.parse(process.env.BASTION_FLOOD_ENV ?? '{}') as Record<string, string>;
 const redisPrefix = process.env.BASTION_FLOOD_REDIS_PREFIX;
 const config = loadConfig(env);
 
-/** openDeps, but with this run's Redis key prefix (openDeps always uses the default). */
-async function openWithPrefix(redisUrl: string, prefix: string): Promise<OpenedDeps> {
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const state = await createRedisState(redisUrl, { prefix }).catch(async (err: unknown) => {
-    await database.close();
-    throw err;
-  });
-  return {
-    database,
-    state,
-    async close() {
-      await Promise.allSettled([state.close(), database.close()]);
-    },
-  };
-}
-
-const deps =
-  config.redisUrl && redisPrefix
-    ? await openWithPrefix(config.redisUrl, redisPrefix)
-    : await openDeps(config);
+const deps = await openDeps(config, undefined, redisPrefix);
 // With several instances on one database the parent starts them one after another, so only the
 // first one migrates (and creates the signing keys); the others find both done.
 await migrateToLatest(deps.database.db);

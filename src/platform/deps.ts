@@ -13,6 +13,8 @@ export interface OpenedDeps {
 export async function openDeps(
   config: Config,
   onRedisError?: (err: Error) => void,
+  /** Redis key prefix (default `bastion:`): lets a benchmark keep its keys apart. */
+  redisPrefix?: string,
 ): Promise<OpenedDeps> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   let state: SharedState;
@@ -21,6 +23,7 @@ export async function openDeps(
     state = config.redisUrl
       ? await (await import('./state/redis-state.js')).createRedisState(config.redisUrl, {
           onError: onRedisError,
+          ...(redisPrefix ? { prefix: redisPrefix } : {}),
         })
       : createMemoryState();
   } catch (err) {
