@@ -114,6 +114,8 @@ async function signIn(port: number, email: string): Promise<string> {
 async function stop(instance: Instance): Promise<void> {
   expect(await instance.stop('SIGTERM')).toBe(0);
   expect(await portIsFree(instance.port)).toBe(true);
+  // The server's notices were on the wire or done, never cut mid-transaction by the stop.
+  expect(smtp.errors).toEqual([]);
 }
 
 const running: Instance[] = [];

@@ -24,6 +24,11 @@ export interface TestSmtp {
   readonly url: string;
   readonly messages: ReceivedMail[];
   /**
+   * Connection errors the server saw (a client cutting a mail mid-transaction, say). Kept, not
+   * thrown: smtp-server emits them on the server, and unheard they would crash the test run.
+   */
+  readonly errors: Error[];
+  /**
    * Resolves with the first mail to `to` (case-insensitive) matching `match` that no earlier
    * call returned; rejects after `timeoutMs` (default 5000).
    */
@@ -41,9 +46,15 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+export interface TestSmtpOptions {
+  /** Awaited once a message's data has arrived, before it is acknowledged. */
+  beforeAck?: () => Promise<void>;
+}
+
 /** Starts a recording SMTP server on a free loopback port. */
-export async function startTestSmtp(): Promise<TestSmtp> {
+export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp> {
   const messages: ReceivedMail[] = [];
+  const errors: Error[] = [];
   const returned = new Set<ReceivedMail>();
   const waiters = new Set<Waiter>();
 
@@ -70,21 +81,23 @@ export async function startTestSmtp(): Promise<TestSmtp> {
       stream.once('error', (err: Error) => callback(err));
       stream.once('end', () => {
         const raw = Buffer.concat(chunks);
-        simpleParser(raw).then(
-          (parsed) => {
-            deliver({
-              to: session.envelope.rcptTo.map((r) => r.address),
-              from: parsed.from?.value[0]?.address ?? '',
-              subject: parsed.subject ?? '',
-              text: parsed.text ?? '',
-              html: typeof parsed.html === 'string' ? parsed.html : '',
-              raw: raw.toString('utf8'),
-            });
-            // Acknowledged only once recorded, so a resolved send() means the mail is here.
-            callback();
-          },
-          (err: Error) => callback(err),
-        );
+        Promise.resolve(options.beforeAck?.())
+          .then(() => simpleParser(raw))
+          .then(
+            (parsed) => {
+              deliver({
+                to: session.envelope.rcptTo.map((r) => r.address),
+                from: parsed.from?.value[0]?.address ?? '',
+                subject: parsed.subject ?? '',
+                text: parsed.text ?? '',
+                html: typeof parsed.html === 'string' ? parsed.html : '',
+                raw: raw.toString('utf8'),
+              });
+              // Acknowledged only once recorded, so a resolved send() means the mail is here.
+              callback();
+            },
+            (err: Error) => callback(err),
+          );
       });
     },
   });
@@ -95,11 +108,13 @@ export async function startTestSmtp(): Promise<TestSmtp> {
       resolve();
     });
   });
+  server.on('error', (err: Error) => errors.push(err));
   const { port } = server.server.address() as AddressInfo;
 
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    errors,
     waitForMail(to, match = () => true, timeoutMs = 5000) {
       const address = to.toLowerCase();
       const accepts = (m: ReceivedMail) =>

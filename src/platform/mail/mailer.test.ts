@@ -39,6 +39,52 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
+describe('SMTP mode, closing while a mail is on the wire', () => {
+  it('lets the mail finish before closing, and refuses mails sent after close()', async () => {
+    let arrived!: () => void;
+    const dataArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let acknowledge!: () => void;
+    const held = new Promise<void>((resolve) => {
+      acknowledge = resolve;
+    });
+    // The server holds its reply to the message, so the mail is mid-transaction at close().
+    const smtp = await startTestSmtp({
+      beforeAck: () => {
+        arrived();
+        return held;
+      },
+    });
+    const mailer = createMailer({
+      smtpUrl: smtp.url,
+      from: FROM,
+      outboxDir: '/nonexistent',
+      log: recordingLog(),
+    });
+    try {
+      const sending = mailer.send(verifyMail('erin@example.com'));
+      await dataArrived;
+      let closed = false;
+      const closing = mailer.close().then(() => {
+        closed = true;
+      });
+      await expect(mailer.send(verifyMail('frank@example.com'))).rejects.toThrow(/closed/);
+      expect(closed).toBe(false);
+      acknowledge();
+      await sending;
+      await closing;
+      expect(smtp.messages.map((m) => m.to)).toEqual([['erin@example.com']]);
+      // The connection was ended cleanly: no reset in the middle of a transaction.
+      expect(smtp.errors).toEqual([]);
+    } finally {
+      acknowledge();
+      await mailer.close();
+      await smtp.close();
+    }
+  });
+});
+
 describe('SMTP mode', () => {
   let smtp: TestSmtp;
   beforeAll(async () => {

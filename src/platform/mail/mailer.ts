@@ -48,7 +48,35 @@ export function createMailer(options: MailerOptions): Mailer {
   const mailer = options.smtpUrl
     ? smtpMailer(options.smtpUrl, options.from, options.log)
     : outboxMailer(options.from, options.outboxDir, options.log);
-  return options.appName ? signed(mailer, options.appName) : mailer;
+  return drained(options.appName ? signed(mailer, options.appName) : mailer);
+}
+
+/**
+ * Notices are sent in the background, so a graceful stop may come while one is on the wire:
+ * close() lets those finish (bounded by the transport's timeouts and SHUTDOWN_TIMEOUT_MS) before
+ * it closes the connections, instead of cutting a mail mid-transaction. Sends after close() reject.
+ */
+function drained(mailer: Mailer): Mailer {
+  const inFlight = new Set<Promise<void>>();
+  let closing: Promise<void> | undefined;
+  return {
+    kind: mailer.kind,
+    send(mail) {
+      if (closing) return Promise.reject(new Error('the mailer is closed'));
+      const sending = mailer.send(mail);
+      const settled = sending.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight.add(settled);
+      void settled.then(() => inFlight.delete(settled));
+      return sending;
+    },
+    close() {
+      closing ??= Promise.all(inFlight).then(() => mailer.close());
+      return closing;
+    },
+  };
 }
 
 /** Signs each mail with the product name, so a team's users know who wrote to them. */
