@@ -8,6 +8,7 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../../migrations/index.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { PgliteDialect } from './pglite-dialect.js';
 import { type PgliteClient, startPgliteThread } from './pglite-thread.js';
 import type { Database } from './schema.js';
 
@@ -59,12 +60,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       throw err;
     }
   }
-  // The dialect calls only `query` and `close`, which the thread's client answers. It is loaded
-  // only for the embedded database (issue 17: start time on PostgreSQL).
-  const { PGliteDialect } = await import('kysely-pglite-dialect');
-  const db = new Kysely<Database>({
-    dialect: new PGliteDialect(client as unknown as ConstructorParameters<typeof PGliteDialect>[0]),
-  });
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(client) });
   return {
     db,
     kind: 'pglite',
