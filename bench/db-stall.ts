@@ -6,6 +6,11 @@
  * a user row read per request), and both at once, where `/health/live`'s p99 tells whether a
  * query blocks the event loop. `--root` lets an older checkout run beside this one (a before and
  * after in the same run). autocannon on 127.0.0.1; latencies in ms.
+ *
+ * `--me-rate N` / `--health-rate N` cap each load at N requests/s (autocannon's overallRate;
+ * default: as fast as it goes). Uncapped, both loads saturate the server's CPU once the database
+ * is no longer the bottleneck, and the probe's p99 then measures CPU sharing, not a stalled event
+ * loop; capped (say 1000 and 500), it measures only the stall.
  */
 import os from 'node:os';
 import { resolve } from 'node:path';
@@ -18,11 +23,15 @@ const { values } = parseArgs({
     root: { type: 'string', multiple: true },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    'me-rate': { type: 'string' },
+    'health-rate': { type: 'string' },
   },
 });
 const roots = (values.root ?? ['.']).map((r) => resolve(r));
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
+const meRate = values['me-rate'] ? Number(values['me-rate']) : undefined;
+const healthRate = values['health-rate'] ? Number(values['health-rate']) : undefined;
 
 interface Measure {
   rps: number;
@@ -31,9 +40,15 @@ interface Measure {
   errors: number;
 }
 
-function load(url: string, connections: number, headers: Record<string, string> = {}) {
+function load(
+  url: string,
+  connections: number,
+  headers: Record<string, string> = {},
+  overallRate?: number,
+) {
   return new Promise<Measure>((done, fail) => {
-    autocannon({ url, connections, duration: seconds, headers }, (err, r) => {
+    const rate = overallRate === undefined ? {} : { overallRate };
+    autocannon({ url, connections, duration: seconds, headers, ...rate }, (err, r) => {
       if (err) return fail(err);
       done({
         rps: r.requests.average,
@@ -70,7 +85,10 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] ?? 0;
 };
 
-console.log(`db-stall: ${rounds} rounds x ${seconds} s per measure; load average ${loadavg()}`);
+const rates = `/auth/me ${meRate ?? 'uncapped'}, /health/live ${healthRate ?? 'uncapped'} req/s`;
+console.log(
+  `db-stall: ${rounds} rounds x ${seconds} s per measure; ${rates}; load average ${loadavg()}`,
+);
 for (const root of roots) {
   const server = await startServer('bastion', `${root}/bench/servers/bastion.ts`, {
     env: { NODE_ENV: 'development' },
@@ -83,10 +101,10 @@ for (const root of roots) {
     const me: Measure[] = [];
     const beside: Measure[] = [];
     for (let i = 0; i < rounds; i++) {
-      alone.push(await load(`${server.origin}/health/live`, 10));
+      alone.push(await load(`${server.origin}/health/live`, 10, {}, healthRate));
       const [m, h] = await Promise.all([
-        load(`${server.origin}/auth/me`, 50, auth),
-        load(`${server.origin}/health/live`, 10),
+        load(`${server.origin}/auth/me`, 50, auth, meRate),
+        load(`${server.origin}/health/live`, 10, {}, healthRate),
       ]);
       me.push(m);
       beside.push(h);
