@@ -52,6 +52,11 @@ export interface Forgery {
   type?: string;
   /** The credential id to claim at registration (default: a new random one). */
   credentialId?: string;
+  /**
+   * A synced passkey (cloud keychain): the backup-eligible and backed-up flags set, at
+   * registration and on every sign-in with it (default: a device-bound key, neither flag).
+   */
+  synced?: boolean;
 }
 
 export interface Credential {
@@ -59,6 +64,7 @@ export interface Credential {
   readonly privateKey: KeyObject;
   readonly userHandle: string;
   counter: number;
+  readonly synced?: boolean;
 }
 
 export class SoftAuthenticator {
@@ -99,7 +105,8 @@ export class SoftAuthenticator {
     len.writeUInt16BE(credId.length);
     const attested = Buffer.concat([Buffer.alloc(16), len, credId, cose]);
     const uv = forge.userVerified ?? true;
-    const flags = 0x01 | (uv ? 0x04 : 0) | 0x40;
+    // UP, UV, AT; BE and BS for a synced passkey.
+    const flags = 0x01 | (uv ? 0x04 : 0) | (forge.synced ? 0x18 : 0) | 0x40;
     const counter = forge.counter ?? 0;
     const authData = this.authData(forge.rpId ?? this.rpId, flags, counter, attested);
     const attestationObject = cbor(
@@ -119,6 +126,7 @@ export class SoftAuthenticator {
       privateKey,
       userHandle: options.user.id,
       counter,
+      synced: forge.synced ?? false,
     };
     this.credentials.push(credential);
     return {
@@ -143,7 +151,8 @@ export class SoftAuthenticator {
     const uv = forge.userVerified ?? true;
     const counter = forge.counter ?? credential.counter + 1;
     credential.counter = Math.max(credential.counter, counter);
-    const authData = this.authData(forge.rpId ?? this.rpId, 0x01 | (uv ? 0x04 : 0), counter);
+    const flags = 0x01 | (uv ? 0x04 : 0) | (credential.synced ? 0x18 : 0);
+    const authData = this.authData(forge.rpId ?? this.rpId, flags, counter);
     const clientDataJSON = this.clientData(
       forge.type ?? 'webauthn.get',
       forge.challenge ?? options.challenge,
@@ -190,10 +199,15 @@ export function registerVerify(app: App, token: string, response: unknown, name?
 }
 
 /** Registers a passkey through the API with `auth`; returns it with its row id. */
-export async function addPasskey(app: App, token: string, auth: SoftAuthenticator) {
+export async function addPasskey(
+  app: App,
+  token: string,
+  auth: SoftAuthenticator,
+  forge: Forgery = {},
+) {
   const options = await registerOptions(app, token);
   if (options.statusCode !== 200) throw new Error(`options: ${options.statusCode} ${options.body}`);
-  const made = auth.create(options.json());
+  const made = auth.create(options.json(), forge);
   const res = await registerVerify(app, token, made.response);
   if (res.statusCode !== 201) throw new Error(`verify: ${res.statusCode} ${res.body}`);
   return { credential: made.credential, id: res.json().id as string };

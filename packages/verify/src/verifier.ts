@@ -40,7 +40,7 @@ export interface Principal {
   readonly sessionId: string;
   /** Bastion's roles (`user`, `moderator`, `admin`). */
   readonly roles: readonly string[];
-  /** The sign-in passed a second factor (`amr` holds `otp`). */
+  /** The sign-in passed a second factor (`amr` holds `otp`, or `mfa` for a passkey). */
   readonly mfa: boolean;
   /** When the user signed in, seconds since the epoch (`auth_time`). */
   readonly authTime: number;
@@ -193,7 +193,7 @@ function principalOf(payload: JWTPayload): Principal {
     userId: sub,
     sessionId: sid,
     roles: Object.freeze([...(roles as string[])]),
-    mfa: amr.includes('otp'),
+    mfa: amr.includes('otp') || amr.includes('mfa'),
     authTime,
     tokenId: jti,
     expiresAt: exp,

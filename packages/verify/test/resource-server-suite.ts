@@ -10,6 +10,12 @@ import { decodeProtectedHeader, exportJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STRONG_PASSWORD } from '../../../test/support/auth.js';
 import { startMfaLogin } from '../../../test/support/mfa.js';
+import {
+  addPasskey,
+  loginOptions,
+  loginVerify,
+  SoftAuthenticator,
+} from '../../../test/support/passkeys.js';
 import { segment, splitJwt } from '../../../test/support/tokens.js';
 import { AUDIENCE, type Bastion, PUBLISH_LEAD_MS, SERVICE_TOKEN, startBastion } from './bastion.js';
 
@@ -118,6 +124,24 @@ export function resourceServerSuite(
       expect((await get('/admin/notes', admin.accessToken)).status).toBe(200);
       expect(await (await get('/me', admin.accessToken)).json()).toMatchObject({
         roles: expect.arrayContaining(['admin']),
+        mfa: true,
+      });
+
+      // A passkey session's token says `["hwk", "mfa"]`, no `otp`: still a second factor here.
+      const keyUser = await bastion.newUser('passkey');
+      const authenticator = new SoftAuthenticator(bastion.url);
+      const { credential } = await addPasskey(bastion.ctx.app, keyUser.accessToken, authenticator);
+      const { options, cookie } = await loginOptions(bastion.ctx.app);
+      const signedIn = await loginVerify(
+        bastion.ctx.app,
+        cookie,
+        authenticator.get(options, credential),
+      );
+      expect(signedIn.statusCode, signedIn.body).toBe(200);
+      const passkeyToken = signedIn.json().accessToken as string;
+      expect(splitJwt(passkeyToken).payload.amr).toEqual(['hwk', 'mfa']);
+      expect(await (await get('/me', passkeyToken)).json()).toMatchObject({
+        userId: keyUser.userId,
         mfa: true,
       });
 

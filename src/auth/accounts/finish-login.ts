@@ -4,7 +4,7 @@
  * challenge a login answers instead when the account has MFA on.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { User } from '../../platform/db/schema.js';
+import type { FirstFactor, User } from '../../platform/db/schema.js';
 import { MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS, type MfaTokens } from '../mfa/mfa-tokens.js';
 import {
   cookieNames,
@@ -33,6 +33,8 @@ export async function finishLogin(
   user: User,
   knownDevice: boolean,
   passedMfa: boolean,
+  /** A passkey login names its kind: device-bound (`hwk`) or synced (`swk`). */
+  firstFactor: FirstFactor = 'pwd',
 ) {
   const secure = deps.sessions.config.secureCookies;
   const meta = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
@@ -42,7 +44,7 @@ export async function finishLogin(
     issueDeviceCookie(deps.deviceKey, user.email_key),
     cookieOptions(secure, true, DEVICE_COOKIE_MAX_AGE),
   );
-  const issued = await startSession(deps.sessions, user, meta, passedMfa);
+  const issued = await startSession(deps.sessions, user, meta, passedMfa, firstFactor);
   setSessionCookies(reply, secure, issued.refreshToken, issued.csrfToken, issued.cookieMaxAge);
   return {
     accessToken: issued.accessToken,

@@ -285,6 +285,8 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         throw accountError('invalid_credentials');
       }
       await abuse.throttle.succeeded(attempt);
+      // RFC 8176: a credential bound to its device is a hardware key (`hwk`); a synced one, kept
+      // in a cloud keychain, a software key (`swk`). Either is a second factor on its own.
       return finishLogin(
         { accounts, sessions, deviceKey: abuse.deviceKey },
         request,
@@ -292,6 +294,7 @@ export function passkeyRoutes(deps: PasskeyDeps) {
         user,
         attempt.knownDevice,
         true,
+        passkey.device_type === 'singleDevice' ? 'hwk' : 'swk',
       );
     }
   };

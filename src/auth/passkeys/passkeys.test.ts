@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../../../test/support/accounts.js';
 import { createActor, createAdmin } from '../../../test/support/actors.js';
 import { createTestApp, type TestContext } from '../../../test/support/app.js';
-import { bearer } from '../../../test/support/auth.js';
+import { bearer, cookieHeader } from '../../../test/support/auth.js';
 import { SETUP_TIMEOUT_MS } from '../../../test/support/mfa.js';
 import {
   addPasskey,
@@ -105,8 +105,21 @@ describe('passkeys', () => {
     const body = signedIn.json();
     expect(body.user.id).toBe(user.userId);
     expect(body.tokenType).toBe('Bearer');
-    expect(claims(body.accessToken).amr).toContain('otp');
+    // RFC 8176 as the design names it: a device-bound key (this authenticator sets no backup
+    // eligibility) and a second factor on its own; no password was used, so no `pwd`.
+    expect(claims(body.accessToken).amr).toEqual(['hwk', 'mfa']);
     expect(String(signedIn.headers['set-cookie'])).toContain('bastion_refresh=');
+    // A refreshed token of the session says the same.
+    const refreshed = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      headers: {
+        cookie: cookieHeader(signedIn.headers['set-cookie']),
+        'x-csrf-token': body.csrfToken,
+      },
+    });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    expect(claims(refreshed.json().accessToken).amr).toEqual(['hwk', 'mfa']);
     const [row] = await list(body.accessToken);
     expect(row?.lastUsedAt).not.toBeNull();
     const stored = await ctx.database.db
@@ -124,6 +137,27 @@ describe('passkeys', () => {
     expect(removed.statusCode, removed.body).toBe(204);
     expect(await list(user.accessToken)).toEqual([]);
     expectProblem(await signInWith(made.credential), 401, 'invalid_credentials');
+  });
+
+  it("a synced passkey's session says `swk`: a software key, still a second factor", async () => {
+    const user = await createActor(ctx.app, ctx.database.db, { prefix: 'pk-synced' });
+    const { credential, id } = await addPasskey(ctx.app, user.accessToken, auth, { synced: true });
+    const stored = await ctx.database.db
+      .selectFrom('passkeys')
+      .select(['device_type', 'backed_up'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(stored).toEqual({ device_type: 'multiDevice', backed_up: true });
+    const signedIn = await signInWith(credential);
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    expect(claims(signedIn.json().accessToken).amr).toEqual(['swk', 'mfa']);
+    const session = await ctx.database.db
+      .selectFrom('sessions')
+      .select(['first_factor', 'mfa'])
+      .where('user_id', '=', user.userId)
+      .where('first_factor', '!=', 'pwd')
+      .executeTakeFirstOrThrow();
+    expect(session).toEqual({ first_factor: 'swk', mfa: true });
   });
 
   it('never removes the last way in: a passwordless account keeps its only passkey', async () => {

@@ -20,7 +20,7 @@ import {
   unseal,
 } from '../../platform/crypto.js';
 import type { Db } from '../../platform/db/database.js';
-import type { Session } from '../../platform/db/schema.js';
+import type { FirstFactor, Session } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
 import { emitLifecycle } from '../../platform/lifecycle/lifecycle.js';
 import type { SecurityEvents } from '../../platform/security-events.js';
@@ -97,8 +97,9 @@ export async function startSession(
   deps: SessionDeps,
   user: { readonly id: string; readonly roles: readonly string[] },
   meta: ClientMeta,
-  /** The login passed a second factor. */
+  /** The login passed a second factor (a passkey is one by itself). */
   mfa = false,
+  firstFactor: FirstFactor = 'pwd',
 ): Promise<IssuedSession> {
   const now = deps.clock.now();
   const roles = effectiveRoles(user.roles);
@@ -117,6 +118,7 @@ export async function startSession(
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
       mfa,
+      firstFactor,
     },
     sha256Hex(refreshToken),
   );
@@ -126,6 +128,7 @@ export async function startSession(
     roles,
     authTime: Math.floor(now / 1000),
     mfa,
+    firstFactor,
   });
   return {
     sessionId,
@@ -262,6 +265,7 @@ export async function refreshSession(
     roles,
     authTime: Math.floor(record.auth_time.getTime() / 1000),
     mfa: record.mfa,
+    firstFactor: record.first_factor,
   });
   return {
     sessionId: record.session_id,

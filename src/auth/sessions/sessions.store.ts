@@ -1,7 +1,7 @@
 /** Sessions and their refresh tokens (stored as SHA-256 only). */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
-import type { Session } from '../../platform/db/schema.js';
+import type { FirstFactor, Session } from '../../platform/db/schema.js';
 
 export interface NewSession {
   readonly id: string;
@@ -13,6 +13,7 @@ export interface NewSession {
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly mfa: boolean;
+  readonly firstFactor: FirstFactor;
 }
 
 /**
@@ -36,6 +37,7 @@ export async function insertSession(db: Db, s: NewSession, refreshHash: string):
           ip: s.ip,
           user_agent: s.userAgent,
           mfa: s.mfa,
+          first_factor: s.firstFactor,
         })
         .returning('id'),
     )
@@ -68,6 +70,7 @@ export interface RefreshRecord {
   roles: string[];
   locked: boolean;
   mfa: boolean;
+  first_factor: FirstFactor;
 }
 
 type Executor = Db;
@@ -90,6 +93,7 @@ function refreshRecordQuery(db: Executor, tokenHash: string) {
       's.expires_at',
       's.revoked_at',
       's.mfa',
+      's.first_factor',
       'u.roles',
       'u.locked',
     ])

@@ -9,6 +9,7 @@ import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { type Principal, ROLES, type Role } from '../../access/policy.js';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
+import type { FirstFactor } from '../../platform/db/schema.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { Revocations } from '../sessions/revocations.js';
 
@@ -24,6 +25,17 @@ export interface IssueInput {
   readonly authTime: number;
   /** The login passed a second factor. */
   readonly mfa: boolean;
+  /** What proved the first factor; a passkey is phishing-resistant MFA on its own. */
+  readonly firstFactor?: FirstFactor;
+}
+
+/**
+ * RFC 8176 method references: `["pwd"]`, `["pwd", "otp"]` after a TOTP or recovery code, and
+ * `["hwk", "mfa"]` / `["swk", "mfa"]` for a device-bound / synced passkey.
+ */
+export function amrOf(mfa: boolean, firstFactor: FirstFactor = 'pwd'): string[] {
+  if (firstFactor !== 'pwd') return [firstFactor, 'mfa'];
+  return mfa ? ['pwd', 'otp'] : ['pwd'];
 }
 
 interface CacheEntry {
@@ -70,7 +82,7 @@ function principalFrom(payload: JWTPayload): Principal {
     roles: roles as Role[],
     authTime,
     tokenId: jti,
-    mfa: amr.includes('otp'),
+    mfa: amr.includes('otp') || amr.includes('mfa'),
   };
 }
 
@@ -101,8 +113,7 @@ export class AccessTokens {
       sid: input.sessionId,
       roles: [...input.roles],
       auth_time: input.authTime,
-      // RFC 8176 method references: password, plus one-time password when MFA was passed.
-      amr: input.mfa ? ['pwd', 'otp'] : ['pwd'],
+      amr: amrOf(input.mfa, input.firstFactor),
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.jwt.issuer)

@@ -84,7 +84,12 @@ export interface SessionsTable {
   user_agent: string | null;
   revoked_at: Timestamp | null;
   mfa: ColumnType<boolean, boolean | undefined, boolean>;
+  /** What proved the first factor (migration 0018): a password or a passkey. */
+  first_factor: ColumnType<FirstFactor, FirstFactor | undefined, FirstFactor>;
 }
+
+/** `pwd`: a password; `hwk`: a device-bound passkey; `swk`: a synced passkey (RFC 8176 names). */
+export type FirstFactor = 'pwd' | 'hwk' | 'swk';
 
 export interface RefreshTokensTable {
   token_hash: string;
