@@ -21,6 +21,7 @@ import * as argon2 from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
+import { createDatabase, dropDatabase } from './lib/pg-database.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -39,21 +40,9 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-const name = `bastion_ops_${randomBytes(4).toString('hex')}`;
-const dbUrl = new URL(BASE_URL);
-dbUrl.pathname = `/${name}`;
+const dbUrl = new URL(await createDatabase('bastion_ops', BASE_URL));
 const dataDir = mkdtempSync(join(tmpdir(), 'bastion-bench-ops-'));
 const countsFile = join(dataDir, 'counts.json');
-async function adminQuery(text: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: BASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(text);
-  } finally {
-    await admin.end();
-  }
-}
-await adminQuery(`CREATE DATABASE ${name}`);
 
 const child = spawn(
   process.execPath,
@@ -247,6 +236,6 @@ try {
 } finally {
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
-  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+  await dropDatabase(dbUrl.toString(), BASE_URL).catch(() => {});
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -5,14 +5,13 @@
  *   --tool wrk|autocannon   --no-pin (no taskset)   --profile (CPU profile of one run each)
  *   --profile-dir <dir> (keep the .cpuprofile files)
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { BENCH_GLOBAL_RATE_LIMIT } from './lib/bastion-env.js';
 import { cpuTimeUs } from './lib/cpu-time.js';
 import { pinSelf, placement } from './lib/cpus.js';
 import { type LoadRequest, pickTool, runLoad, warmUp } from './lib/load.js';
+import { createDatabase, dropDatabase } from './lib/pg-database.js';
 import { profileScenario } from './lib/profile-run.js';
 import type { Scenario, ScenarioRequests } from './lib/scenario.js';
 import { type ServerHandle, startAll, startServer } from './lib/server.js';
@@ -229,23 +228,6 @@ async function measureGroup(group: readonly Scenario[], database: 'pglite' | 'po
 
 /** A fresh database on the server DATABASE_URL names (default: local, user postgres). */
 async function createPostgresDatabase() {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `bastion_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
+  const url = await createDatabase('bastion_bench');
+  return { name: new URL(url).pathname.slice(1), url, drop: () => dropDatabase(url) };
 }

@@ -42,9 +42,8 @@ export class PgliteDialect implements Dialect {
 }
 
 class PgliteDriver implements Driver {
-  /** The open transaction's connection and a promise settled when it ends; none: the session is free. */
-  private open: { owner: PgliteConnection; ended: Promise<void> } | undefined;
-  private endOpen: (() => void) | undefined;
+  /** The open transaction: its connection, settled when it ends; none: the session is free. */
+  private open: { owner: PgliteConnection; ended: Promise<void>; release(): void } | undefined;
 
   constructor(private readonly client: PgliteClient) {}
 
@@ -68,7 +67,11 @@ class PgliteDriver implements Driver {
     const owner = connection as PgliteConnection;
     while (this.open) await this.open.ended;
     // Taken in the same turn of the event loop as the check, before BEGIN is posted.
-    this.open = { owner, ended: new Promise((resolve) => (this.endOpen = resolve)) };
+    let release = () => {};
+    const ended = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.open = { owner, ended, release };
     const modes = [
       settings.isolationLevel && `isolation level ${settings.isolationLevel}`,
       settings.accessMode,
@@ -107,9 +110,10 @@ class PgliteDriver implements Driver {
   }
 
   private end(owner: PgliteConnection): void {
-    if (this.open?.owner !== owner) return;
+    const open = this.open;
+    if (open?.owner !== owner) return;
     this.open = undefined;
-    this.endOpen?.();
+    open.release();
   }
 }
 

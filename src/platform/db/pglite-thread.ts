@@ -128,7 +128,10 @@ const { parentPort, workerData } = require('node:worker_threads');
   // One message at a time: a query's calls into the database never interleave with another's.
   let chain = Promise.resolve();
   parentPort.on('message', (m) => {
-    chain = chain.then(() => handle(m));
+    // handle() answers every query, failed or not; only a failing close can reject here.
+    chain = chain
+      .then(() => handle(m))
+      .catch((e) => parentPort.postMessage({ id: m.id, error: { message: String((e && e.message) || e) } }));
   });
   const handle = async (m) => {
     if (m.close) {

@@ -29,6 +29,10 @@ function recordingLog(): MailLog & { lines: { level: string; obj: object; msg: s
   };
 }
 
+/** An SMTP-mode mailer on `url` (the dev outbox directory is never used in that mode). */
+const smtpMailer = (url: string, log: MailLog = recordingLog()) =>
+  createMailer({ smtpUrl: url, from: FROM, outboxDir: '/nonexistent', log });
+
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -56,12 +60,7 @@ describe('SMTP mode, closing while a mail is on the wire', () => {
         return held;
       },
     });
-    const mailer = createMailer({
-      smtpUrl: smtp.url,
-      from: FROM,
-      outboxDir: '/nonexistent',
-      log: recordingLog(),
-    });
+    const mailer = smtpMailer(smtp.url);
     try {
       const sending = mailer.send(verifyMail('erin@example.com'));
       await dataArrived;
@@ -94,7 +93,7 @@ describe('SMTP mode', () => {
 
   it('delivers the subject, text, HTML and sender to a real SMTP server', async () => {
     const log = recordingLog();
-    const mailer = createMailer({ smtpUrl: smtp.url, from: FROM, outboxDir: '/nonexistent', log });
+    const mailer = smtpMailer(smtp.url, log);
     try {
       expect(mailer.kind).toBe('smtp');
       await mailer.send(verifyMail('alice@example.com'));
@@ -115,12 +114,7 @@ describe('SMTP mode', () => {
   });
 
   it('waitForMail hands out each mail once, in arrival order', async () => {
-    const mailer = createMailer({
-      smtpUrl: smtp.url,
-      from: FROM,
-      outboxDir: '/nonexistent',
-      log: recordingLog(),
-    });
+    const mailer = smtpMailer(smtp.url);
     try {
       await mailer.send({ ...verifyMail('bob@example.com'), subject: 'first' });
       await mailer.send({ ...verifyMail('bob@example.com'), subject: 'second' });
@@ -135,12 +129,7 @@ describe('SMTP mode', () => {
   });
 
   it('refuses a recipient that smuggles in a second address or a header', async () => {
-    const mailer = createMailer({
-      smtpUrl: smtp.url,
-      from: FROM,
-      outboxDir: '/nonexistent',
-      log: recordingLog(),
-    });
+    const mailer = smtpMailer(smtp.url);
     try {
       for (const to of [
         'carol@example.com, mallory@evil.test',
@@ -159,12 +148,7 @@ describe('SMTP mode', () => {
 
   it('rejects when the SMTP server cannot be reached, logging only the domain', async () => {
     const log = recordingLog();
-    const mailer = createMailer({
-      smtpUrl: `smtp://127.0.0.1:${await closedPort()}`,
-      from: FROM,
-      outboxDir: '/nonexistent',
-      log,
-    });
+    const mailer = smtpMailer(`smtp://127.0.0.1:${await closedPort()}`, log);
     try {
       await expect(mailer.send(verifyMail('dave@example.com'))).rejects.toThrow();
       expect(log.lines).toHaveLength(1);
