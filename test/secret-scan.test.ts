@@ -45,6 +45,8 @@ function findings(files: string[]): { status: number | null; found: Finding[] } 
       line: m.loc.start.line,
     })),
   );
+  // secretlint reads its files concurrently, so results come in any order: sort them.
+  found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return { status: run.status, found };
 }
 
@@ -80,8 +82,8 @@ describe('secret scanner (secretlint)', () => {
     const { status, found } = findings([key, aws, env, clean]);
     expect(status).toBe(1);
     expect(found).toEqual([
-      { file: 'deploy.pem', ruleId: 'privatekey', line: 1 },
       { file: 'credentials', ruleId: 'aws', line: 3 },
+      { file: 'deploy.pem', ruleId: 'privatekey', line: 1 },
       { file: 'settings.env', ruleId: 'database-connection-string', line: 2 },
     ]);
   });
