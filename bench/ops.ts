@@ -22,6 +22,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import { createDatabase, dropDatabase } from './lib/pg-database.js';
+import { PRODUCTION_NODE_ARGS } from './lib/production-entry.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -46,7 +47,7 @@ const countsFile = join(dataDir, 'counts.json');
 
 const child = spawn(
   process.execPath,
-  ['--import', './bench/lib/count-ops.mjs', '--enable-source-maps', 'dist/src/main.js'],
+  ['--import', './bench/lib/count-ops.mjs', ...PRODUCTION_NODE_ARGS],
   {
     cwd: ROOT,
     env: {

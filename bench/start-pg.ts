@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
 import pg from 'pg';
+import { PRODUCTION_NODE_ARGS } from './lib/production-entry.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -123,7 +124,7 @@ async function start(database: string, dataDir: string): Promise<Server> {
     const at = kv.indexOf('=');
     env[kv.slice(0, at)] = kv.slice(at + 1);
   }
-  const nodeArgs = [...(opts['node-option'] ?? []), '--enable-source-maps', 'dist/src/main.js'];
+  const nodeArgs = [...(opts['node-option'] ?? []), ...PRODUCTION_NODE_ARGS];
   const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env,

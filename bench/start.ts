@@ -12,11 +12,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PRODUCTION_NODE_ARGS } from './lib/production-entry.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const RUNS = Number(process.argv[2] ?? 5);
 const MODES = {
-  compiled: ['--enable-source-maps', 'dist/src/main.js'],
+  compiled: PRODUCTION_NODE_ARGS,
   tsx: ['--import', 'tsx', 'src/main.ts'],
 } as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -35,6 +35,7 @@ const stages = dockerfile.reduce<{ op: string; args: string }[][]>((acc, ins) =>
   return acc;
 }, []);
 const finalStage = stages.at(-1) ?? [];
+const packageJson = JSON.parse(read('package.json')) as { scripts: { start: string } };
 const SECRETISH = /SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|_URL$/i;
 
 describe('Dockerfile', () => {
@@ -62,8 +63,11 @@ describe('Dockerfile', () => {
   });
 
   it('runs compiled JavaScript under an init, with NODE_ENV=production and DATA_DIR=/data', () => {
-    expect(finalStage.find((i) => i.op === 'CMD')?.args).toBe(
-      '["node", "--enable-source-maps", "dist/src/main.js"]',
+    // The image runs what `npm start` runs (node flags included), as JSON (exec form: no shell).
+    const start = /^exec (node .+)$/.exec(packageJson.scripts.start)?.[1];
+    expect(start).toMatch(/dist\/src\/main\.js$/);
+    expect(JSON.parse(finalStage.find((i) => i.op === 'CMD')?.args ?? '[]')).toEqual(
+      start?.split(' '),
     );
     expect(finalStage.find((i) => i.op === 'ENTRYPOINT')?.args).toMatch(/tini/);
     const env = finalStage
