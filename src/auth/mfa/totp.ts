@@ -3,7 +3,6 @@
  * either way. The caller stores the accepted step so each code works once.
  */
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 
 const PERIOD = 30;
 const DIGITS = 6;
@@ -32,6 +31,8 @@ export async function enrolment(
     digits: DIGITS,
   });
   const otpauthUrl = totp.toString();
+  // qrcode is imported on the first enrolment: the server starts without it (issue 17).
+  const { default: QRCode } = await import('qrcode');
   const qrSvg = await QRCode.toString(otpauthUrl, {
     type: 'svg',
     errorCorrectionLevel: 'M',

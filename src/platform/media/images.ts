@@ -6,7 +6,6 @@
  * WebP by `sharp` on the bounded decode queue, which drops EXIF/XMP/ICC metadata and anything
  * appended to the file (a polyglot's script does not survive a re-encode).
  */
-import { fileTypeFromBuffer } from 'file-type';
 import { type DecodeQueue, loadSharp } from './decode-queue.js';
 import { uploadError } from './uploads.errors.js';
 
@@ -20,6 +19,8 @@ const ACCEPTED = new Set(['image/jpeg', 'image/png', 'image/webp']);
  * `decodes` (503 `overloaded` when it is full); the header checks before it are cheap.
  */
 export async function toSafeWebp(input: Buffer, decodes: DecodeQueue): Promise<Buffer> {
+  // file-type is imported on the first upload: the server starts without it (issue 17).
+  const { fileTypeFromBuffer } = await import('file-type');
   const type = await fileTypeFromBuffer(input);
   if (!type || !ACCEPTED.has(type.mime)) throw uploadError('unsupported_media_type');
 

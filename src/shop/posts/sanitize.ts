@@ -4,7 +4,8 @@
  * Everything else is dropped on write; script-like elements lose their content too, so a
  * payload is never kept as visible text either.
  */
-import sanitizeHtml from 'sanitize-html';
+import { createRequire } from 'node:module';
+import type SanitizeHtml from 'sanitize-html';
 
 export const ALLOWED_TAGS = [
   'p',
@@ -59,7 +60,17 @@ export function safeHref(href: string | undefined): string | undefined {
   return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
 }
 
-const OPTIONS: sanitizeHtml.IOptions = {
+/**
+ * sanitize-html (with htmlparser2 and postcss) is required on the first post, not at start-up
+ * (issue 17). It is CommonJS, so the load is synchronous and `sanitizeContent` stays so.
+ */
+let loaded: typeof SanitizeHtml | undefined;
+function sanitizeHtml(html: string, options: SanitizeHtml.IOptions): string {
+  loaded ??= createRequire(import.meta.url)('sanitize-html') as typeof SanitizeHtml;
+  return loaded(html, options);
+}
+
+const OPTIONS: SanitizeHtml.IOptions = {
   allowedTags: [...ALLOWED_TAGS],
   allowedAttributes: { a: ['href', 'rel'] },
   allowedClasses: {},
@@ -79,7 +90,7 @@ const OPTIONS: sanitizeHtml.IOptions = {
     // and is unwrapped by `exclusiveFilter` below. sanitize-html checks the scheme again after
     // this. The tag keeps its name: renaming it to a discarded tag (`span`) left a stale rename
     // behind, and the next closing tag at that depth was written as `</span>` (issue 14, item 12).
-    a: (_tag, attribs): sanitizeHtml.Tag => {
+    a: (_tag, attribs): SanitizeHtml.Tag => {
       const href = safeHref(attribs.href);
       return { tagName: 'a', attribs: href === undefined ? {} : { href, rel: LINK_REL } };
     },

@@ -3,7 +3,7 @@
  * and state; the person is GitHub's numeric user id (never the login, which can be renamed), and
  * the email is the primary one from `/user/emails` with its `verified` flag.
  */
-import { CodeChallengeMethod, OAuth2Client } from 'arctic';
+import type { CodeChallengeMethod, OAuth2Client } from 'arctic';
 import { z } from 'zod';
 import {
   type FlowSecrets,
@@ -48,17 +48,26 @@ export class GithubProvider implements SocialProvider {
   readonly name = 'github';
   // GitHub sends no ID token: its login is never a second factor here.
   readonly mfaAmr: readonly string[] = [];
-  private readonly client: OAuth2Client;
+  private client: Promise<{ client: OAuth2Client; s256: CodeChallengeMethod }> | undefined;
 
-  constructor(private readonly options: GithubProviderOptions) {
-    this.client = new OAuth2Client(options.clientId, options.clientSecret, options.redirectUri);
+  constructor(private readonly options: GithubProviderOptions) {}
+
+  /** arctic is imported on the first sign-in, not at start-up (issue 17). */
+  private oauth2() {
+    const { clientId, clientSecret, redirectUri } = this.options;
+    this.client ??= import('arctic').then((arctic) => ({
+      client: new arctic.OAuth2Client(clientId, clientSecret, redirectUri),
+      s256: arctic.CodeChallengeMethod.S256,
+    }));
+    return this.client;
   }
 
   async authorizationUrl(flow: FlowSecrets): Promise<URL> {
-    return this.client.createAuthorizationURLWithPKCE(
+    const { client, s256 } = await this.oauth2();
+    return client.createAuthorizationURLWithPKCE(
       this.options.endpoints.authorize,
       flow.state,
-      CodeChallengeMethod.S256,
+      s256,
       flow.verifier,
       ['read:user', 'user:email'],
     );
@@ -86,8 +95,9 @@ export class GithubProvider implements SocialProvider {
   async exchange(callbackUrl: URL, flow: FlowSecrets): Promise<ProviderProfile> {
     const code = callbackUrl.searchParams.get('code');
     if (!code) throw new Error('no code');
+    const { client } = await this.oauth2();
     const tokens = await withTimeout(
-      this.client.validateAuthorizationCode(this.options.endpoints.token, code, flow.verifier),
+      client.validateAuthorizationCode(this.options.endpoints.token, code, flow.verifier),
       this.timeoutMs,
       'GitHub token',
     );

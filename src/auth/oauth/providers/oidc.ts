@@ -3,7 +3,7 @@
  * lazily after a failure), authorization code + PKCE S256, state and nonce, and a fully
  * validated ID token, its signature included although it comes from the token endpoint.
  */
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import type { Clock } from '../../../platform/clock.js';
 import {
   type FlowSecrets,
@@ -32,6 +32,10 @@ export interface OidcProviderOptions {
 
 const SCOPE = 'openid email profile';
 
+/** openid-client (with oauth4webapi and jose) is imported on the first sign-in, not at start-up (issue 17). */
+let loaded: Promise<typeof oidc> | undefined;
+const openidClient = () => (loaded ??= import('openid-client'));
+
 export class OidcProvider implements SocialProvider {
   readonly name: string;
   readonly mfaAmr: readonly string[];
@@ -49,10 +53,10 @@ export class OidcProvider implements SocialProvider {
     }
   }
 
-  private execute(): ((c: oidc.Configuration) => void)[] {
+  private execute(lib: typeof oidc): ((c: oidc.Configuration) => void)[] {
     // The ID token's signature is checked against the issuer's JWKS even from the token endpoint.
-    const steps = [oidc.enableNonRepudiationChecks];
-    if (new URL(this.options.issuer).protocol === 'http:') steps.push(oidc.allowInsecureRequests);
+    const steps = [lib.enableNonRepudiationChecks];
+    if (new URL(this.options.issuer).protocol === 'http:') steps.push(lib.allowInsecureRequests);
     return steps;
   }
 
@@ -74,9 +78,10 @@ export class OidcProvider implements SocialProvider {
     const o = this.options;
     const timeout = o.timeoutSeconds ?? 5;
     const metadata = { client_secret: o.clientSecret };
-    const execute = this.execute();
+    const lib = await openidClient();
+    const execute = this.execute(lib);
     const found = await withTimeout(
-      oidc.discovery(new URL(o.issuer), o.clientId, metadata, oidc.ClientSecretBasic(), {
+      lib.discovery(new URL(o.issuer), o.clientId, metadata, lib.ClientSecretBasic(), {
         execute,
         timeout,
       }),
@@ -93,11 +98,11 @@ export class OidcProvider implements SocialProvider {
       return found;
     }
     // The issuer offers only client_secret_post.
-    const config = new oidc.Configuration(
+    const config = new lib.Configuration(
       server,
       o.clientId,
       metadata,
-      oidc.ClientSecretPost(o.clientSecret),
+      lib.ClientSecretPost(o.clientSecret),
     );
     config.timeout = timeout;
     for (const step of execute) step(config);
@@ -106,11 +111,12 @@ export class OidcProvider implements SocialProvider {
 
   async authorizationUrl(flow: FlowSecrets): Promise<URL> {
     const config = await this.configuration();
-    return oidc.buildAuthorizationUrl(config, {
+    const lib = await openidClient();
+    return lib.buildAuthorizationUrl(config, {
       redirect_uri: this.options.redirectUri,
       scope: SCOPE,
       response_type: 'code',
-      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge: await lib.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
       state: flow.state,
       nonce: flow.nonce,
@@ -119,7 +125,8 @@ export class OidcProvider implements SocialProvider {
 
   async exchange(callbackUrl: URL, flow: FlowSecrets): Promise<ProviderProfile> {
     const config = await this.configuration();
-    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+    const lib = await openidClient();
+    const tokens = await lib.authorizationCodeGrant(config, callbackUrl, {
       pkceCodeVerifier: flow.verifier,
       expectedState: flow.state,
       expectedNonce: flow.nonce,
@@ -132,7 +139,7 @@ export class OidcProvider implements SocialProvider {
     let name = typeof claims.name === 'string' ? claims.name : null;
     if (email === null) {
       // Some providers put the email only in userinfo; its `sub` must be the ID token's.
-      const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+      const info = await lib.fetchUserInfo(config, tokens.access_token, claims.sub);
       email = typeof info.email === 'string' ? info.email : null;
       verified = info.email_verified === true;
       name ??= typeof info.name === 'string' ? info.name : null;
