@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
-import pg from 'pg';
+import { createDatabase, DEFAULT_ADMIN_URL, dropDatabase } from './lib/pg-database.js';
 import { PRODUCTION_NODE_ARGS } from './lib/production-entry.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -49,7 +49,7 @@ const RUNS = Number(opts.runs);
 const LOAD_SECONDS = Number(opts['load-seconds']);
 const SOAK_MINUTES = opts.soak ? Number(opts.soak) : 0;
 const SAMPLE_SECONDS = Number(opts['sample-seconds']);
-const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BASE_URL = DEFAULT_ADMIN_URL;
 const REDIS_URL = opts.redis ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
 const PASSWORD = 'velvet-otter-drifts-past-9-lanterns';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,22 +57,6 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-
-function dbUrl(name: string): string {
-  const u = new URL(BASE_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: BASE_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 function ready(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -100,7 +84,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function start(database: string, dataDir: string): Promise<Server> {
+async function start(databaseUrl: string, dataDir: string): Promise<Server> {
   const began = performance.now();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -108,7 +92,7 @@ async function start(database: string, dataDir: string): Promise<Server> {
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
-    DATABASE_URL: dbUrl(database),
+    DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'info',
     // All the load comes from one address, as in bench/logins.ts.
     RATE_LIMIT_GLOBAL_PER_MINUTE: '10000000',
@@ -237,14 +221,13 @@ const fmtTotals = (t: Totals, seconds: number) =>
     )
     .join(', ');
 
-async function withDatabase<T>(fn: (name: string, dataDir: string) => Promise<T>): Promise<T> {
-  const name = `bastion_start_${randomBytes(4).toString('hex')}`;
+async function withDatabase<T>(fn: (url: string, dataDir: string) => Promise<T>): Promise<T> {
+  const url = await createDatabase('bastion_start', BASE_URL);
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-bench-start-pg-'));
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
   try {
-    return await fn(name, dataDir);
+    return await fn(url, dataDir);
   } finally {
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => {});
+    await dropDatabase(url, BASE_URL).catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -277,8 +260,8 @@ const readyMs: number[] = [];
 const rssReady: number[] = [];
 const rssLoaded: number[] = [];
 for (let i = 0; i < RUNS; i++) {
-  await withDatabase(async (name, dataDir) => {
-    const server = await start(name, dataDir);
+  await withDatabase(async (url, dataDir) => {
+    const server = await start(url, dataDir);
     try {
       const r0 = memMb(server.pid).rss;
       const u = await user(server.origin, dataDir);
@@ -306,8 +289,8 @@ if (RUNS > 0) {
 }
 
 if (SOAK_MINUTES > 0) {
-  await withDatabase(async (name, dataDir) => {
-    const server = await start(name, dataDir);
+  await withDatabase(async (url, dataDir) => {
+    const server = await start(url, dataDir);
     try {
       const u = await user(server.origin, dataDir);
       console.log(
