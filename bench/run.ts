@@ -4,6 +4,8 @@
  *   --rounds 5 --seconds 5 --warmup 1 --connections 50 --scenario <name> (repeatable) --all
  *   --tool wrk|autocannon   --no-pin (no taskset)   --profile (CPU profile of one run each)
  *   --profile-dir <dir> (keep the .cpuprofile files)
+ *   --bastion-node-option <flag> (repeatable: node flags for the Bastion side; default: the ones
+ *   `npm start` runs with, bench/lib/production-entry.ts)
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,6 +14,7 @@ import { cpuTimeUs } from './lib/cpu-time.js';
 import { pinSelf, placement } from './lib/cpus.js';
 import { type LoadRequest, pickTool, runLoad, warmUp } from './lib/load.js';
 import { createDatabase, dropDatabase } from './lib/pg-database.js';
+import { PRODUCTION_NODE_FLAGS } from './lib/production-entry.js';
 import { profileScenario } from './lib/profile-run.js';
 import type { Scenario, ScenarioRequests } from './lib/scenario.js';
 import { type ServerHandle, startAll, startServer } from './lib/server.js';
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'profile-dir': { type: 'string' },
+    'bastion-node-option': { type: 'string', multiple: true },
   },
 });
 const rounds = Number(args.rounds);
@@ -61,7 +65,8 @@ console.log(
     `cpus: ${cpus.server ? `server on CPU ${cpus.server}, load on CPU ${cpus.load}` : 'not pinned'}; ${load1()}\n` +
     `bastion: NODE_ENV=development LOG_LEVEL=info (to /dev/null), PGlite in a temp DATA_DIR, ` +
     `RATE_LIMIT_GLOBAL_PER_MINUTE=${BENCH_GLOBAL_RATE_LIMIT} (raised: all load is from one address), ` +
-    'LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION=1 (a saturating run must not be shed)',
+    'LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION=1 (a saturating run must not be shed), ' +
+    `node flags ${(args['bastion-node-option'] ?? PRODUCTION_NODE_FLAGS).join(' ')}`,
 );
 
 async function check(server: ServerHandle, path: string, req: LoadRequest | undefined, want = 200) {
@@ -214,7 +219,12 @@ async function measureGroup(group: readonly Scenario[], database: 'pglite' | 'po
     if (pgDb) console.log(`\npostgres: fresh database ${pgDb.name} (dropped afterwards)`);
     const [bare, bastion] = (await startAll([
       start('bare', 'bare.ts', [], env),
-      start('bastion', 'bastion.ts', [], env),
+      start(
+        'bastion',
+        'bastion.ts',
+        args['bastion-node-option'] ?? [...PRODUCTION_NODE_FLAGS],
+        env,
+      ),
     ])) as [ServerHandle, ServerHandle];
     try {
       for (const scenario of group) await measure(scenario, bare, bastion);

@@ -11,5 +11,10 @@ const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.jso
 const start = /^exec node (.+)$/.exec(pkg.scripts.start);
 if (!start?.[1]) throw new Error(`npm start is not "exec node ...": ${pkg.scripts.start}`);
 
-/** E.g. `['--enable-source-maps', '--max-semi-space-size=16', 'dist/src/main.js']`. */
+/** E.g. `['--enable-source-maps', '--max-semi-space-size=16', '--liftoff-only', 'dist/src/main.js']`. */
 export const PRODUCTION_NODE_ARGS: readonly string[] = start[1].split(/\s+/);
+
+/** The same without the entry: the node flags production runs with. */
+export const PRODUCTION_NODE_FLAGS: readonly string[] = PRODUCTION_NODE_ARGS.filter((a) =>
+  a.startsWith('--'),
+);
