@@ -69,7 +69,8 @@ export const scenarios: readonly Scenario[] = [
       'revocation check',
     bastionPath: '/bench/gated',
     barePath: '/health/live',
-    target: 0.45,
+    // Issue 20 (target 3): >= 50% in every one of five runs (issue 4 had asked 45%).
+    target: 0.5,
     optional: true,
     async setup(ctx) {
       const { tokens } = await mint(ctx, 1);
@@ -85,7 +86,8 @@ export const scenarios: readonly Scenario[] = [
       'cycled, twice the verified-token cache): EdDSA signature and claims verified every time',
     bastionPath: '/bench/gated',
     barePath: '/health/live',
-    target: 0.45,
+    // Issue 20 asks the cold gate reported, without a target (issue 4 had asked 45%).
+    target: null,
     optional: true,
     async setup(ctx) {
       const { tokens } = await mint(ctx, COLD_TOKENS);
