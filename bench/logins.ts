@@ -7,6 +7,13 @@
  * (all load is from one address) and said so. Beside the rates it prints CPU µs per login (the
  * server process, every thread) and per raw verify (this process while only the verifies run):
  * the figure that survives a busy machine. The machine's load average is printed per round.
+ *
+ * A third measure, interleaved with the other two, is the floor: bench/servers/bare-login.ts, the
+ * least a login can do (Fastify, a Map or, with `--postgres`, one SELECT and one INSERT on the same
+ * fresh database, the same argon2 verify, an EdDSA JWT and a refresh cookie; no limits, logging or
+ * validation), logging in the same email and password, measured by the same autocannon function.
+ * Printed beside Bastion/raw (the issue's target, >= 90%): bare-login/raw, what fraction of the raw
+ * hash even a minimal login reaches on this machine, and Bastion/bare-login, Bastion's cost above it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +24,7 @@ import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
 import { cpuTimeUs } from './lib/cpu-time.js';
 import { createDatabase, dropDatabase } from './lib/pg-database.js';
-import { startServer } from './lib/server.js';
+import { type ServerHandle, startAll, startServer } from './lib/server.js';
 import { median, pct } from './lib/stats.js';
 
 const ROUNDS = 3;
@@ -51,16 +58,30 @@ const env = {
   ARGON2_ITERATIONS: String(ARGON2.timeCost),
   ...(dbUrl ? { DATABASE_URL: dbUrl } : {}),
 };
-const server = await startServer(
-  'bastion',
-  new URL('./servers/bastion-flood.ts', import.meta.url).pathname,
-  {
+// One user for both servers: Bastion registers it in prepare(), bare-login hashes it at start.
+const EMAIL = `bench-${randomBytes(4).toString('hex')}@example.test`;
+const [server, bare] = (await startAll([
+  startServer('bastion', new URL('./servers/bastion-flood.ts', import.meta.url).pathname, {
     env: { BASTION_FLOOD_ENV: JSON.stringify(env) },
-  },
-);
+  }),
+  startServer('bare-login', new URL('./servers/bare-login.ts', import.meta.url).pathname, {
+    env: {
+      BENCH_LOGIN_EMAIL: EMAIL,
+      BENCH_LOGIN_PASSWORD: PASSWORD,
+      BENCH_ARGON2: JSON.stringify(ARGON2),
+      // Empty (not inherited) without --postgres: bare-login then keeps its user and sessions in Maps.
+      BENCH_DATABASE_URL: dbUrl ?? '',
+    },
+  }),
+])) as [ServerHandle, ServerHandle];
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${server.origin}${path}`, {
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  origin = server.origin,
+) {
+  return fetch(`${origin}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
@@ -86,7 +107,7 @@ async function prepare(): Promise<[string, string]> {
     if (ready?.status === 200) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
+  const email = EMAIL;
   const reg = await post('/auth/register', { email, password: PASSWORD, displayName: 'Bench' });
   if (reg.status !== 202) throw new Error(`register ${reg.status}`);
   const verified = await post('/auth/verify-email', {
@@ -101,23 +122,38 @@ async function prepare(): Promise<[string, string]> {
     .map((c) => c.split(';')[0] ?? '')
     .find((c) => c.includes('bastion_device='));
   if (!device) throw new Error('no device cookie');
+  // The floor answers the same login (and refuses a wrong password) before anything is measured.
+  const bareFirst = await post('/auth/login', { email, password: PASSWORD }, {}, bare.origin);
+  const bareBody = (await bareFirst.json()) as { accessToken?: unknown };
+  if (bareFirst.status !== 200 || typeof bareBody.accessToken !== 'string') {
+    throw new Error(`bare-login ${bareFirst.status}`);
+  }
+  if (!bareFirst.headers.getSetCookie().some((c) => c.startsWith('refresh='))) {
+    throw new Error('bare-login: no refresh cookie');
+  }
+  const bareWrong = await post('/auth/login', { email, password: 'wrong' }, {}, bare.origin);
+  if (bareWrong.status !== 401) throw new Error(`bare-login wrong password ${bareWrong.status}`);
   return [JSON.stringify({ email, password: PASSWORD }), device];
 }
 
-/** Logins/s and the server's CPU µs per login over one run. */
-async function logins(body: string, cookie: string): Promise<[number, number]> {
-  const cpu0 = cpuTimeUs(server.child.pid) ?? 0;
+/** Logins/s and the server process's CPU µs per login over one run against `target`. */
+async function logins(
+  target: ServerHandle,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<[number, number]> {
+  const cpu0 = cpuTimeUs(target.child.pid) ?? 0;
   const result = await autocannon({
-    url: `${server.origin}/auth/login`,
+    url: `${target.origin}/auth/login`,
     method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
     connections: CONNECTIONS,
     duration: SECONDS,
   });
   const non2xx = result.non2xx;
-  if (non2xx > 0) console.warn(`  ! ${non2xx} non-2xx login responses`);
-  const cpu = (cpuTimeUs(server.child.pid) ?? 0) - cpu0;
+  if (non2xx > 0) console.warn(`  ! ${target.name}: ${non2xx} non-2xx login responses`);
+  const cpu = (cpuTimeUs(target.child.pid) ?? 0) - cpu0;
   return [result['2xx'] / SECONDS, cpu / Math.max(1, result['2xx'])];
 }
 
@@ -144,33 +180,47 @@ try {
     `logins/s vs raw argon2id verifies/s (m=${ARGON2.memoryCost} KiB, t=${ARGON2.timeCost}, p=1), ` +
       `${CONNECTIONS} concurrent, ` +
       `${ROUNDS} interleaved rounds of ${SECONDS} s; Bastion: ${ON_POSTGRES ? 'PostgreSQL' : 'embedded PGlite'}, device cookie, ` +
-      'RATE_LIMIT_GLOBAL_PER_MINUTE and RATE_LIMIT_LOGIN_IP_FAILURES raised (one client address)',
+      'RATE_LIMIT_GLOBAL_PER_MINUTE and RATE_LIMIT_LOGIN_IP_FAILURES raised (one client address); ' +
+      `bare-login: ${ON_POSTGRES ? 'the same PostgreSQL database' : 'in-memory Maps'}, no limits or logging`,
   );
-  const ratios: number[] = [];
   const l: number[] = [];
+  const b: number[] = [];
   const v: number[] = [];
   const lCpu: number[] = [];
+  const bCpu: number[] = [];
   const vCpu: number[] = [];
+  const lv: number[] = [];
+  const bv: number[] = [];
+  const lb: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const [login, loginCpu] = await logins(body, cookie);
+    const [login, loginCpu] = await logins(server, body, { cookie });
+    const [bareLogin, bareCpu] = await logins(bare, body);
     const [raw, rawCpu] = await rawVerifies();
     l.push(login);
+    b.push(bareLogin);
     v.push(raw);
     lCpu.push(loginCpu);
+    bCpu.push(bareCpu);
     vCpu.push(rawCpu);
-    ratios.push(login / raw);
+    lv.push(login / raw);
+    bv.push(bareLogin / raw);
+    lb.push(login / bareLogin);
     console.log(
-      `  round ${round}: logins ${login.toFixed(1)}/s (${Math.round(loginCpu)} µs CPU each)   ` +
-        `argon2 verifies ${raw.toFixed(1)}/s (${Math.round(rawCpu)} µs CPU each)   ${pct(login / raw)}` +
-        `   load average ${loadavg()[0]?.toFixed(2)}`,
+      `  round ${round}: Bastion ${login.toFixed(1)}/s (${Math.round(loginCpu)} µs CPU each)   ` +
+        `bare-login ${bareLogin.toFixed(1)}/s (${Math.round(bareCpu)} µs CPU each)   ` +
+        `raw verifies ${raw.toFixed(1)}/s (${Math.round(rawCpu)} µs CPU each)   ` +
+        `Bastion/raw ${pct(login / raw)}, bare-login/raw ${pct(bareLogin / raw)}, ` +
+        `Bastion/bare-login ${pct(login / bareLogin)}   load average ${loadavg()[0]?.toFixed(2)}`,
     );
   }
   console.log(
-    `  median: logins ${median(l).toFixed(1)}/s, verifies ${median(v).toFixed(1)}/s, ` +
-      `logins at ${pct(median(ratios))} of the raw hash (target >= 90%); CPU per login ` +
-      `${Math.round(median(lCpu))} µs vs ${Math.round(median(vCpu))} µs per raw verify`,
+    `  median: Bastion ${median(l).toFixed(1)}/s (${Math.round(median(lCpu))} µs CPU each), ` +
+      `bare-login ${median(b).toFixed(1)}/s (${Math.round(median(bCpu))} µs CPU each), ` +
+      `raw verifies ${median(v).toFixed(1)}/s (${Math.round(median(vCpu))} µs CPU each); ` +
+      `Bastion/raw ${pct(median(lv))} (target >= 90%), bare-login/raw ${pct(median(bv))}, ` +
+      `Bastion/bare-login ${pct(median(lb))}`,
   );
 } finally {
-  await server.stop();
+  await Promise.all([server.stop(), bare.stop()]);
   if (dbUrl) await dropDatabase(dbUrl);
 }
