@@ -53,6 +53,23 @@ export const scenarios: readonly Scenario[] = [
     barePath: '/health/live',
   },
   {
+    name: 'health-live-equipped',
+    description:
+      'GET /health/live on plain Fastify with only what every Bastion response must carry (one ' +
+      'info log line, request id, security headers, CORS, cookie parser, timeouts; ' +
+      'bench/servers/bare-equipped.ts): run it beside health-live to split the gap to bare ' +
+      "Fastify into the required features' price and Bastion's own",
+    bastionPath: '/health/live',
+    barePath: '/health/live',
+    target: null,
+    optional: true,
+    async setup(ctx) {
+      if (!ctx.start)
+        throw new Error('health-live-equipped runs under `npm run bench`, not --profile');
+      return { server: await ctx.start('bare-equipped', 'bare-equipped.ts', {}) };
+    },
+  },
+  {
     name: 'jwks',
     description:
       'GET /.well-known/jwks.json: the same hooks plus the global per-IP rate limit (in-memory ' +
