@@ -14,6 +14,8 @@
  * validation), logging in the same email and password, measured by the same autocannon function.
  * Printed beside Bastion/raw (the issue's target, >= 90%): bare-login/raw, what fraction of the raw
  * hash even a minimal login reaches on this machine, and Bastion/bare-login, Bastion's cost above it.
+ * Each server's CPU per login is also split by thread (the argon2 pool, the event loop, the embedded
+ * database's thread, V8's helpers), which says where a login's cost beyond its hash goes.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { join } from 'node:path';
 import * as argon2 from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
-import { cpuTimeUs } from './lib/cpu-time.js';
+import { cpuTimeUs, threadCpuDelta, threadCpuUs } from './lib/cpu-time.js';
 import { createDatabase, dropDatabase } from './lib/pg-database.js';
 import { type ServerHandle, startAll, startServer } from './lib/server.js';
 import { median, pct } from './lib/stats.js';
@@ -136,13 +138,17 @@ async function prepare(): Promise<[string, string]> {
   return [JSON.stringify({ email, password: PASSWORD }), device];
 }
 
-/** Logins/s and the server process's CPU µs per login over one run against `target`. */
+/**
+ * Logins/s and the server process's CPU µs per login over one run against `target`, with the
+ * same CPU split by kind of thread.
+ */
 async function logins(
   target: ServerHandle,
   body: string,
   headers: Record<string, string> = {},
-): Promise<[number, number]> {
+): Promise<[number, number, Map<string, number>]> {
   const cpu0 = cpuTimeUs(target.child.pid) ?? 0;
+  const threads0 = threadCpuUs(target.child.pid);
   const result = await autocannon({
     url: `${target.origin}/auth/login`,
     method: 'POST',
@@ -154,7 +160,24 @@ async function logins(
   const non2xx = result.non2xx;
   if (non2xx > 0) console.warn(`  ! ${target.name}: ${non2xx} non-2xx login responses`);
   const cpu = (cpuTimeUs(target.child.pid) ?? 0) - cpu0;
-  return [result['2xx'] / SECONDS, cpu / Math.max(1, result['2xx'])];
+  const ok = Math.max(1, result['2xx']);
+  const threads = threadCpuDelta(threads0, threadCpuUs(target.child.pid), ok);
+  return [result['2xx'] / SECONDS, cpu / ok, threads];
+}
+
+/** "argon2 (libuv-worker) 14,120, event loop (MainThread) 2,210, ...": µs per login by thread. */
+function byThread(threads: Map<string, number>): string {
+  const label: Record<string, string> = {
+    'libuv-worker': 'argon2 pool (libuv-worker)',
+    MainThread: 'event loop (MainThread)',
+    WorkerThread: 'embedded database (WorkerThread)',
+    V8Worker: 'V8 helpers (V8Worker)',
+  };
+  return [...threads]
+    .filter(([, us]) => us >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${label[name] ?? name} ${Math.round(us).toLocaleString('en-US')}`)
+    .join(', ');
 }
 
 /** Raw verifies at the same cost and concurrency, in this process (off its event loop). */
@@ -193,8 +216,8 @@ try {
   const bv: number[] = [];
   const lb: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const [login, loginCpu] = await logins(server, body, { cookie });
-    const [bareLogin, bareCpu] = await logins(bare, body);
+    const [login, loginCpu, loginThreads] = await logins(server, body, { cookie });
+    const [bareLogin, bareCpu, bareThreads] = await logins(bare, body);
     const [raw, rawCpu] = await rawVerifies();
     l.push(login);
     b.push(bareLogin);
@@ -212,6 +235,8 @@ try {
         `Bastion/raw ${pct(login / raw)}, bare-login/raw ${pct(bareLogin / raw)}, ` +
         `Bastion/bare-login ${pct(login / bareLogin)}   load average ${loadavg()[0]?.toFixed(2)}`,
     );
+    console.log(`    Bastion, CPU µs per login by thread: ${byThread(loginThreads)}`);
+    console.log(`    bare-login, CPU µs per login by thread: ${byThread(bareThreads)}`);
   }
   console.log(
     `  median: Bastion ${median(l).toFixed(1)}/s (${Math.round(median(lCpu))} µs CPU each), ` +

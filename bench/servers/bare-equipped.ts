@@ -10,6 +10,8 @@
  * - Bastion's request, connection and keep-alive timeouts (REQUEST_TIMEOUT_MS' default).
  * What it leaves out is Bastion's own: the token gate's hook, the global rate limit, load
  * shedding, metrics, the 401/403 burst watch, the connection cap, the zod response serializer.
+ * BENCH_EQUIPPED_WITHOUT (a comma list of log, reqid, headers, cors, cookie, timeouts) leaves
+ * features out, so a run per feature prices each one (bench/README.md).
  */
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
@@ -19,6 +21,8 @@ import pino from 'pino';
 import { logDestination } from '../../src/platform/logger.js';
 import { announce, onStop } from '../lib/server.js';
 
+const without = new Set((process.env.BENCH_EQUIPPED_WITHOUT ?? '').split(',').filter(Boolean));
+const has = (feature: string) => !without.has(feature);
 const REQUEST_TIMEOUT_MS = 30_000;
 const HEADERS = {
   'content-security-policy':
@@ -32,35 +36,44 @@ const HEADERS = {
 
 const app = Fastify({
   // Bastion's own destination (buffered writes), so the log line costs the same to write.
-  loggerInstance: pino({ level: 'info' }, logDestination('/dev/null')),
-  genReqId: () => randomUUID(),
-  requestIdHeader: false,
+  ...(has('log') ? { loggerInstance: pino({ level: 'info' }, logDestination('/dev/null')) } : {}),
+  ...(has('reqid') ? { genReqId: () => randomUUID(), requestIdHeader: false } : {}),
   requestIdLogLabel: 'requestId',
   disableRequestLogging: true,
-  requestTimeout: REQUEST_TIMEOUT_MS,
-  connectionTimeout: REQUEST_TIMEOUT_MS,
-  keepAliveTimeout: 5000,
+  ...(has('timeouts')
+    ? {
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionTimeout: REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: 5000,
+      }
+    : {}),
 });
 onStop(() => app.close());
-await app.register(cors, { origin: ['https://app.bench.invalid'], credentials: true });
-await app.register(cookie);
-app.addHook('onRequest', (_request, reply, done) => {
-  reply.headers(HEADERS);
-  done();
-});
-app.addHook('onResponse', (request, reply, done) => {
-  request.log.info(
-    {
-      method: request.method,
-      url: request.url,
-      ip: request.ip,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-    },
-    'request completed',
-  );
-  done();
-});
+if (has('cors')) {
+  await app.register(cors, { origin: ['https://app.bench.invalid'], credentials: true });
+}
+if (has('cookie')) await app.register(cookie);
+if (has('headers')) {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(HEADERS);
+    done();
+  });
+}
+if (has('log')) {
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        ip: request.ip,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request completed',
+    );
+    done();
+  });
+}
 app.get('/health/live', async () => ({ status: 'ok' }));
 await app.listen({ host: '127.0.0.1', port: 0 });
 announce((app.server.address() as { port: number }).port);
