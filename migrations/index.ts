@@ -17,6 +17,7 @@ import * as m0014 from './0014_mail_outbox_verification_resend.js';
 import * as m0016 from './0016_passkeys.js';
 import * as m0017 from './0017_media.js';
 import * as m0018 from './0018_session_first_factor.js';
+import * as m0019 from './0019_session_first_factor_federated.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0016_passkeys': m0016,
   '0017_media': m0017,
   '0018_session_first_factor': m0018,
+  '0019_session_first_factor_federated': m0019,
 };

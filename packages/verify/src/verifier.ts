@@ -40,7 +40,7 @@ export interface Principal {
   readonly sessionId: string;
   /** Bastion's roles (`user`, `moderator`, `admin`). */
   readonly roles: readonly string[];
-  /** The sign-in passed a second factor (`amr` holds `otp`, or `mfa` for a passkey). */
+  /** The sign-in passed a second factor (`amr` holds `otp`, or `mfa`: a passkey, or social login with one). */
   readonly mfa: boolean;
   /** When the user signed in, seconds since the epoch (`auth_time`). */
   readonly authTime: number;

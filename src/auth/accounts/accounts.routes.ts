@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../../access/policy.js';
 import { type AccountChange, auditAccountChange } from '../../platform/audit/account-audit.js';
-import type { User } from '../../platform/db/schema.js';
+import type { ChallengedFirstFactor, User } from '../../platform/db/schema.js';
 import { platformError } from '../../platform/errors.js';
 import { perIp } from '../../platform/rate-limit/rate-limits.js';
 import { mfaError } from '../mfa/mfa.errors.js';
@@ -73,6 +73,7 @@ export function accountRoutes(
       user: User,
       knownDevice: boolean,
       passedMfa: boolean,
+      firstFactor: ChallengedFirstFactor = 'pwd',
     ) =>
       finishLoginWith(
         { accounts, sessions, deviceKey: abuse.deviceKey },
@@ -81,6 +82,7 @@ export function accountRoutes(
         user,
         knownDevice,
         passedMfa,
+        firstFactor,
       );
 
     r.post(
@@ -164,7 +166,14 @@ export function accountRoutes(
       },
       async (request, reply) => {
         const done = await secondFactorLogin(login, request, reply, request.body);
-        const body = await finishLogin(request, reply, done.user, done.knownDevice, true);
+        const body = await finishLogin(
+          request,
+          reply,
+          done.user,
+          done.knownDevice,
+          true,
+          done.firstFactor,
+        );
         // A used recovery code was audited with its use, in one transaction.
         if (done.recoveryCodesRemaining === undefined) return body;
         return { ...body, recoveryCodesRemaining: done.recoveryCodesRemaining };

@@ -4,7 +4,7 @@
  * challenge a login answers instead when the account has MFA on.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FirstFactor, User } from '../../platform/db/schema.js';
+import type { ChallengedFirstFactor, FirstFactor, User } from '../../platform/db/schema.js';
 import { MFA_COOKIE_PATH, MFA_TOKEN_TTL_SECONDS, type MfaTokens } from '../mfa/mfa-tokens.js';
 import {
   cookieNames,
@@ -33,7 +33,7 @@ export async function finishLogin(
   user: User,
   knownDevice: boolean,
   passedMfa: boolean,
-  /** A passkey login names its kind: device-bound (`hwk`) or synced (`swk`). */
+  /** A passkey login names its kind (`hwk`, `swk`); social login says `fed`. */
   firstFactor: FirstFactor = 'pwd',
 ) {
   const secure = deps.sessions.config.secureCookies;
@@ -64,8 +64,10 @@ export async function startMfaChallenge(
   reply: FastifyReply,
   secure: boolean,
   user: User,
+  /** What the first step proved: a password, or a provider (social login). */
+  firstFactor: ChallengedFirstFactor = 'pwd',
 ): Promise<string> {
-  const { mfaToken, cookieNonce } = await tokens.issue(user);
+  const { mfaToken, cookieNonce } = await tokens.issue(user, firstFactor);
   reply.setCookie(
     mfaCookieName(secure),
     cookieNonce,

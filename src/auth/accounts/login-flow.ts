@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hmacBase64url } from '../../platform/crypto.js';
-import type { User } from '../../platform/db/schema.js';
+import type { ChallengedFirstFactor, User } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
 import type { SheddingExemption } from '../../platform/load-shedding.js';
 import type { RateLimits } from '../../platform/rate-limit/rate-limits.js';
@@ -182,10 +182,16 @@ export async function secondFactorLogin(
   request: FastifyRequest,
   reply: FastifyReply,
   input: { readonly mfaToken: string; readonly code: string },
-): Promise<{ user: User; knownDevice: boolean; recoveryCodesRemaining: number | undefined }> {
+): Promise<{
+  user: User;
+  knownDevice: boolean;
+  recoveryCodesRemaining: number | undefined;
+  /** What the first step proved (a password, or a provider for social login). */
+  firstFactor: ChallengedFirstFactor;
+}> {
   const secure = secureCookies(deps);
   const mfaCookie = mfaCookieName(secure);
-  const { userId, challengeId, credentialStamp } = await deps.mfa.tokens.spendAttempt(
+  const { userId, challengeId, credentialStamp, firstFactor } = await deps.mfa.tokens.spendAttempt(
     input.mfaToken,
     request.cookies[mfaCookie],
   );
@@ -213,6 +219,7 @@ export async function secondFactorLogin(
     user,
     knownDevice: isKnownDevice(deps, request, user.email_key),
     recoveryCodesRemaining: factor.recoveryCodesRemaining,
+    firstFactor,
   };
 }
 
@@ -234,13 +241,14 @@ export async function startLoginSession(
   user: User,
   knownDevice: boolean,
   passedMfa: boolean,
+  firstFactor: ChallengedFirstFactor = 'pwd',
 ): Promise<void> {
   const finish = {
     accounts: deps.accounts,
     sessions: deps.sessions,
     deviceKey: deps.abuse.deviceKey,
   };
-  await finishLogin(finish, request, reply, user, knownDevice, passedMfa);
+  await finishLogin(finish, request, reply, user, knownDevice, passedMfa, firstFactor);
 }
 
 /**

@@ -8,13 +8,15 @@
  * anyone but the client that typed the password is refused; and it carries a keyed fingerprint of
  * the account's credentials (password hash, MFA state and secret), so a password change or reset,
  * or MFA turned off (or on again with a new secret) after it was issued, makes it worthless.
+ * It also says what the first step proved (`ff`: a password, or a provider for social login), so
+ * the session it starts says so in its `amr`.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
 import { hmacBase64url, safeEqual } from '../../platform/crypto.js';
-import type { User } from '../../platform/db/schema.js';
+import type { ChallengedFirstFactor, User } from '../../platform/db/schema.js';
 import type { SharedState } from '../../platform/state/shared-state.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { mfaError } from './mfa.errors.js';
@@ -30,6 +32,14 @@ export type CredentialState = Pick<
   User,
   'id' | 'password_hash' | 'mfa_enabled' | 'totp_secret_sealed'
 >;
+
+/** What a spent attempt tells the second step. */
+export interface SpentAttempt {
+  readonly userId: string;
+  readonly challengeId: string;
+  readonly credentialStamp: string;
+  readonly firstFactor: ChallengedFirstFactor;
+}
 
 export interface IssuedChallenge {
   readonly mfaToken: string;
@@ -61,13 +71,17 @@ export class MfaTokens {
     return hmacBase64url(this.bindingKey, JSON.stringify(parts));
   }
 
-  async issue(user: CredentialState): Promise<IssuedChallenge> {
+  async issue(
+    user: CredentialState,
+    firstFactor: ChallengedFirstFactor = 'pwd',
+  ): Promise<IssuedChallenge> {
     const key = this.ring.signingKey();
     const now = Math.floor(this.clock.now() / 1000);
     const cookieNonce = randomBytes(32).toString('base64url');
     const mfaToken = await new SignJWT({
       nonce_sha256: nonceDigest(cookieNonce).toString('base64url'),
       cred: this.credentialStamp(user),
+      ff: firstFactor,
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: MFA_TOKEN_TYPE })
       .setIssuer(this.jwt.issuer)
@@ -86,11 +100,14 @@ export class MfaTokens {
    * without the cookie of the login that earned it. A refused binding spends no attempt, so a
    * thief holding only the token cannot burn the owner's attempts.
    */
-  async spendAttempt(
-    token: string,
-    cookieNonce: string | undefined,
-  ): Promise<{ userId: string; challengeId: string; credentialStamp: string }> {
-    let claims: { sub?: string; jti?: string; nonce_sha256?: unknown; cred?: unknown };
+  async spendAttempt(token: string, cookieNonce: string | undefined): Promise<SpentAttempt> {
+    let claims: {
+      sub?: string;
+      jti?: string;
+      nonce_sha256?: unknown;
+      cred?: unknown;
+      ff?: unknown;
+    };
     try {
       ({ payload: claims } = await jwtVerify(
         token,
@@ -114,6 +131,9 @@ export class MfaTokens {
     if (!sub || !jti || typeof nonce_sha256 !== 'string' || typeof cred !== 'string') {
       throw mfaError('invalid_mfa_token');
     }
+    // A token issued before `ff` existed (5 minutes at most) came from a password.
+    const ff = claims.ff ?? 'pwd';
+    if (ff !== 'pwd' && ff !== 'fed') throw mfaError('invalid_mfa_token');
     if (!cookieNonce || cookieNonce.length > 100) throw mfaError('invalid_mfa_token');
     const expected = Buffer.from(nonce_sha256, 'base64url');
     const presented = nonceDigest(cookieNonce);
@@ -123,7 +143,7 @@ export class MfaTokens {
     if (await this.state.get(`mfa-done:${jti}`)) throw mfaError('invalid_mfa_token');
     const attempts = await this.state.incr(`mfa-attempts:${jti}`, MFA_TOKEN_TTL_SECONDS * 1000);
     if (attempts > MFA_MAX_ATTEMPTS) throw mfaError('invalid_mfa_token');
-    return { userId: sub, challengeId: jti, credentialStamp: cred };
+    return { userId: sub, challengeId: jti, credentialStamp: cred, firstFactor: ff };
   }
 
   /**

@@ -288,14 +288,14 @@ export function oauthRoutes(deps: OAuthDeps) {
           // provider reports in the signed ID token's `amr` (OAUTH_<NAME>_MFA_AMR).
           const providerMfa = profile.amr.some((v) => provider.mfaAmr.includes(v));
           if (user.mfa_enabled && !providerMfa) {
-            const mfaToken = await startMfaChallenge(deps.mfaTokens, reply, secure, user);
+            const mfaToken = await startMfaChallenge(deps.mfaTokens, reply, secure, user, 'fed');
             const next = `/login?mfa=1&returnTo=${encodeURIComponent(flow.returnTo)}`;
             return reply.redirect(`${next}#mfaToken=${encodeURIComponent(mfaToken)}`, 302);
           }
           // The device cookie is SameSite=Strict, so the one sent at start stands for this browser.
           const device = flow.device ?? request.cookies[deviceCookie];
           const knownDevice = isValidDeviceCookie(deps.login.deviceKey, user.email_key, device);
-          await finishLogin(deps.login, request, reply, user, knownDevice, providerMfa);
+          await finishLogin(deps.login, request, reply, user, knownDevice, providerMfa, 'fed');
           return reply.code(200).type('text/html; charset=utf-8').send(continuePage(flow.returnTo));
         } catch (err) {
           return refuse(request, reply, name, err, page);

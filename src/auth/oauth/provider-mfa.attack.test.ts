@@ -73,8 +73,9 @@ describe('a provider login as a second factor (issue 16)', () => {
     expectSignedIn((await signIn(b, 'trusted')).page);
     const claims = decodeJwt(await accessToken(ctx.app, b));
     expect(claims.sub).toBe(local.id);
-    // Bastion's own mark of a second factor (`otp`), as after its own MFA step.
-    expect(claims.amr).toContain('otp');
+    // A second factor on a provider's first (migration 0019): `mfa`, as after Bastion's own MFA
+    // step on a social login, and never `pwd`, since no password was proved here.
+    expect(claims.amr).toEqual(['fed', 'mfa']);
   });
 
   it('an `amr` the operator did not list still takes the second step', async () => {

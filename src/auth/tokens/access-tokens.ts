@@ -30,12 +30,21 @@ export interface IssueInput {
 }
 
 /**
- * RFC 8176 method references: `["pwd"]`, `["pwd", "otp"]` after a TOTP or recovery code, and
- * `["hwk", "mfa"]` / `["swk", "mfa"]` for a device-bound / synced passkey.
+ * RFC 8176 method references: `["pwd"]`, `["pwd", "otp"]` after a TOTP or recovery code,
+ * `["hwk", "mfa"]` / `["swk", "mfa"]` for a device-bound / synced passkey, and for social login
+ * `["fed"]`, or `["fed", "mfa"]` after a second factor (Bastion's TOTP or one the provider
+ * reported and the operator accepts).
  */
 export function amrOf(mfa: boolean, firstFactor: FirstFactor = 'pwd'): string[] {
-  if (firstFactor !== 'pwd') return [firstFactor, 'mfa'];
-  return mfa ? ['pwd', 'otp'] : ['pwd'];
+  switch (firstFactor) {
+    case 'hwk':
+    case 'swk':
+      return [firstFactor, 'mfa'];
+    case 'fed':
+      return mfa ? ['fed', 'mfa'] : ['fed'];
+    case 'pwd':
+      return mfa ? ['pwd', 'otp'] : ['pwd'];
+  }
 }
 
 interface CacheEntry {

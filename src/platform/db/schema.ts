@@ -84,12 +84,19 @@ export interface SessionsTable {
   user_agent: string | null;
   revoked_at: Timestamp | null;
   mfa: ColumnType<boolean, boolean | undefined, boolean>;
-  /** What proved the first factor (migration 0018): a password or a passkey. */
+  /** What proved the first factor (migrations 0018, 0019): a password, a passkey or a provider. */
   first_factor: ColumnType<FirstFactor, FirstFactor | undefined, FirstFactor>;
 }
 
-/** `pwd`: a password; `hwk`: a device-bound passkey; `swk`: a synced passkey (RFC 8176 names). */
-export type FirstFactor = 'pwd' | 'hwk' | 'swk';
+/**
+ * `pwd`: a password; `hwk`: a device-bound passkey; `swk`: a synced passkey (RFC 8176 names);
+ * `fed`: social login, another identity provider vouched for the user (RFC 8176 registers no
+ * value for that; `fed` is the one Microsoft Entra ID uses).
+ */
+export type FirstFactor = 'pwd' | 'hwk' | 'swk' | 'fed';
+
+/** What a login that may still take the MFA step proved first: a password or a provider. */
+export type ChallengedFirstFactor = Extract<FirstFactor, 'pwd' | 'fed'>;
 
 export interface RefreshTokensTable {
   token_hash: string;

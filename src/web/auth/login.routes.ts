@@ -152,7 +152,15 @@ export function loginPages(deps: WebDeps) {
             shown.status,
           );
         }
-        await startLoginSession(login, request, reply, done.user, done.knownDevice, true);
+        await startLoginSession(
+          login,
+          request,
+          reply,
+          done.user,
+          done.knownDevice,
+          true,
+          done.firstFactor,
+        );
         return reply.redirect(returnTo, 303);
       },
     );
