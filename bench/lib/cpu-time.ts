@@ -7,14 +7,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
+/** The name and CPU µs (user + system) of a `/proc/.../stat` file: a process or one thread. */
+function readStat(path: string): { name: string; us: number } {
+  const stat = readFileSync(path, 'utf8');
+  const close = stat.lastIndexOf(')');
+  // Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(close + 2).split(' ');
+  const us = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
+  return { name: stat.slice(stat.indexOf('(') + 1, close), us };
+}
+
 /** CPU µs used so far by `pid`, or undefined where /proc is not available. */
 export function cpuTimeUs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
+    return readStat(`/proc/${pid}/stat`).us;
   } catch {
     return undefined;
   }
@@ -37,11 +44,7 @@ export function threadCpuUs(pid: number | undefined): Map<string, number> {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const name = stat.slice(stat.indexOf('(') + 1, close);
-      const fields = stat.slice(close + 2).split(' ');
-      const us = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
+      const { name, us } = readStat(`/proc/${pid}/task/${tid}/stat`);
       byName.set(name, (byName.get(name) ?? 0) + us);
     } catch {
       // The thread ended between the listing and the read.

@@ -153,7 +153,14 @@ export async function countUsers(db: Db): Promise<number> {
 /** Inserts an account directly, as an import from another system would (verified by default). */
 export async function insertUser(
   db: Db,
-  fields: { email: string; passwordHash: string; displayName?: string; verified?: boolean },
+  fields: {
+    email: string;
+    passwordHash: string;
+    displayName?: string;
+    verified?: boolean;
+    /** MFA flagged on without a secret: enough for a login to be sent to the second step. */
+    mfaEnabled?: boolean;
+  },
 ): Promise<User> {
   const now = new Date();
   const email = fields.email.trim().normalize('NFC');
@@ -170,6 +177,7 @@ export async function insertUser(
       avatar_url: null,
       created_at: now,
       updated_at: now,
+      ...(fields.mfaEnabled ? { mfa_enabled: true } : {}),
     })
     .returningAll()
     .executeTakeFirstOrThrow();

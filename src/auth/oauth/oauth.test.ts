@@ -133,12 +133,8 @@ describe('social login (issue 16)', () => {
     const local = await insertUser(ctx.database.db, {
       email: uniqueEmail('mfa'),
       passwordHash: 'x',
+      mfaEnabled: true,
     });
-    await ctx.database.db
-      .updateTable('users')
-      .set({ mfa_enabled: true })
-      .where('id', '=', local.id)
-      .execute();
     idp.as({ sub: sub(), email: local.email, email_verified: true });
     const { page } = await signIn(browser(), 'idp');
     expect(page.status).toBe(302);

@@ -36,18 +36,8 @@ describe('a provider login as a second factor (issue 16)', () => {
   let ctx: TestContext;
   const browser = () => new Browser((url) => (url.origin === PUBLIC ? ctx.app : undefined));
 
-  async function mfaAccount() {
-    const local = await insertUser(ctx.database.db, {
-      email: uniqueEmail('amr'),
-      passwordHash: 'x',
-    });
-    await ctx.database.db
-      .updateTable('users')
-      .set({ mfa_enabled: true })
-      .where('id', '=', local.id)
-      .execute();
-    return local;
-  }
+  const mfaAccount = () =>
+    insertUser(ctx.database.db, { email: uniqueEmail('amr'), passwordHash: 'x', mfaEnabled: true });
 
   beforeAll(async () => {
     trusted = await startRogueIssuer(clientFor('trusted'));

@@ -106,12 +106,8 @@ describe('amr of social-login sessions (migration 0019)', () => {
     const local = await insertUser(ctx.database.db, {
       email: uniqueEmail('fedmfa'),
       passwordHash: 'x',
+      mfaEnabled: true,
     });
-    await ctx.database.db
-      .updateTable('users')
-      .set({ mfa_enabled: true })
-      .where('id', '=', local.id)
-      .execute();
     trusted.as({ sub: sub(), email: local.email, email_verified: true, amr: ['pwd', 'mfa'] });
     const b = browser();
     expectSignedIn((await signIn(b, 'trusted')).page);
